@@ -1,0 +1,360 @@
+# cython: language_level=3
+"""xentc._core: the compiled kernels behind xentc's public functions.
+
+Everything here trusts its arguments: shapes, dtypes, strides and thread counts are validated
+by the Python layer (xentc/_validation.py) before any of these functions is called.  Arrays
+arrive as 2-D (rows, reduced elements) with a unit column stride; row strides may be anything
+(including 0 and negative).  The loops release the GIL and split the rows into fixed blocks
+(``prange``, static schedule, one contiguous range of blocks per thread); a row's result never
+depends on how many threads ran, so results are bit-identical for every ``n_threads``.
+"""
+
+from cython.parallel cimport prange
+from libc.stdlib cimport malloc, free
+from libc.math cimport fabs
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define XENTC_OPENMP 1
+    #else
+    #define XENTC_OPENMP 0
+    static int omp_get_max_threads(void) { return 1; }
+    #endif
+    """
+    bint XENTC_OPENMP
+    int omp_get_max_threads() nogil
+
+
+cdef extern from *:
+    """
+    #if defined(__clang__)
+    #define XENTC_COMPILER "clang " __clang_version__
+    #elif defined(__GNUC__)
+    #define XENTC_COMPILER "gcc " __VERSION__
+    #elif defined(_MSC_VER)
+    #define XENTC_COMPILER "msvc"
+    #else
+    #define XENTC_COMPILER "unknown"
+    #endif
+    """
+    const char *XENTC_COMPILER
+
+
+cdef extern from "xentc_kernels.h" nogil:
+    ctypedef struct xentc_lse_state:
+        double m
+        double st
+        double cnt
+
+    ctypedef struct xentc_kernel_table:
+        void (*lse_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t, double *) noexcept nogil
+        void (*lse_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t, float *) noexcept nogil
+        void (*lse_partial_f64)(const double *, Py_ssize_t, xentc_lse_state *) noexcept nogil
+        void (*lse_partial_f32)(const float *, Py_ssize_t, xentc_lse_state *) noexcept nogil
+        double (*lse_row_exact_f64)(const double *, Py_ssize_t) noexcept nogil
+        double (*lse_row_exact_f32)(const float *, Py_ssize_t) noexcept nogil
+        double (*lse_tiny_result_f64)() noexcept nogil
+        double (*lse_tiny_result_f32)() noexcept nogil
+        Py_ssize_t (*softmax_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t, double *, Py_ssize_t, int) noexcept nogil
+        Py_ssize_t (*softmax_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t, float *, Py_ssize_t, int) noexcept nogil
+        void (*softmax_apply_f64)(const double *, Py_ssize_t, xentc_lse_state, double *, int) noexcept nogil
+        void (*softmax_apply_f32)(const float *, Py_ssize_t, xentc_lse_state, float *, int) noexcept nogil
+        void (*lse_b_rows_f64)(const double *, Py_ssize_t, const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, int, double *, double *) noexcept nogil
+        void (*lse_b_rows_f32)(const float *, Py_ssize_t, const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, int, float *, float *) noexcept nogil
+        double (*read_floor_f64)(const double *, Py_ssize_t) noexcept nogil
+        double (*read_floor_f32)(const float *, Py_ssize_t) noexcept nogil
+
+    const xentc_kernel_table *xentc_kt
+    int xentc_level
+    int XENTC_N_LEVELS
+    int xentc_cpu_max_level()
+    int xentc_set_level(int level)
+
+    int XENTC_ROW_POSINF
+    int XENTC_ROW_NEGINF
+    Py_ssize_t XENTC_SEGMENT
+    Py_ssize_t XENTC_SEGMENT_ABOVE
+    Py_ssize_t xentc_lse_row_quantum(Py_ssize_t n_cols)
+    xentc_lse_state xentc_lse_merge(xentc_lse_state a, xentc_lse_state b)
+    double xentc_lse_finish(xentc_lse_state s)
+    int xentc_softmax_row_kind(xentc_lse_state s)
+
+
+ctypedef fused floating:
+    float
+    double
+
+# Work per task (elements) and below which a call stays on one thread.
+cdef Py_ssize_t TASK_ELEMENTS = 1 << 15
+cdef Py_ssize_t PARALLEL_MIN_ELEMENTS = 1 << 16
+
+LEVEL_NAMES = ("baseline", "avx2", "avx512")
+
+
+# --------------------------------------------------------------------------------------------
+# Build and run-time configuration
+# --------------------------------------------------------------------------------------------
+
+def openmp_enabled():
+    """True when the extension was compiled with OpenMP."""
+    return bool(XENTC_OPENMP)
+
+
+def omp_max_threads():
+    """OpenMP's current default team size (honours OMP_NUM_THREADS and threadpoolctl)."""
+    return omp_get_max_threads()
+
+
+def compiled_levels():
+    """Names of the kernel code paths compiled into this build."""
+    return LEVEL_NAMES[:XENTC_N_LEVELS]
+
+
+def compiler_version():
+    """The compiler that built the kernels."""
+    return XENTC_COMPILER.decode()
+
+
+def cpu_level():
+    """Name of the kernel code path in use: 'baseline', 'avx2' or 'avx512'."""
+    return LEVEL_NAMES[xentc_level]
+
+
+def cpu_max_level():
+    """Name of the best code path this CPU supports."""
+    return LEVEL_NAMES[xentc_cpu_max_level()]
+
+
+def set_cpu_level(name):
+    """Select a code path ('baseline', 'avx2', 'avx512' or 'auto'); returns the one in use.
+
+    Levels the CPU does not support fall back to the best supported one.  Not thread-safe:
+    meant for tests and benchmarks, before any concurrent call.
+    """
+    level = -1 if name == "auto" else LEVEL_NAMES.index(name)
+    return LEVEL_NAMES[xentc_set_level(level)]
+
+
+def _select_level_from_environment():
+    import os
+    name = os.environ.get("XENTC_CPU_LEVEL", "auto").strip().lower() or "auto"
+    if name not in LEVEL_NAMES + ("auto",):
+        import warnings
+        warnings.warn(f"XENTC_CPU_LEVEL={name!r} is not one of baseline, avx2, avx512, auto; "
+                      "using auto", RuntimeWarning)
+        name = "auto"
+    set_cpu_level(name)
+
+
+_select_level_from_environment()
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+cdef inline Py_ssize_t _rows_per_task(Py_ssize_t n_cols) noexcept nogil:
+    """Rows per prange task: a multiple of the kernel's row quantum, ~TASK_ELEMENTS elements."""
+    cdef Py_ssize_t q = xentc_lse_row_quantum(n_cols)
+    cdef Py_ssize_t per = TASK_ELEMENTS // (q * (n_cols if n_cols > 0 else 1))
+    return q * (per if per > 1 else 1)
+
+
+cdef inline bint _use_threads(Py_ssize_t n_tasks, Py_ssize_t n_elements,
+                              int n_threads) noexcept nogil:
+    return n_threads > 1 and n_tasks > 1 and n_elements >= PARALLEL_MIN_ELEMENTS
+
+
+# --------------------------------------------------------------------------------------------
+# log-sum-exp
+# --------------------------------------------------------------------------------------------
+
+def lse_rows(const floating[:, :] x, floating[::1] out, int n_threads):
+    """out[i] = log(sum(exp(x[i, :]))) for a 2-D x with unit column stride, n_cols >= 1."""
+    cdef Py_ssize_t n_rows = x.shape[0], n_cols = x.shape[1]
+    if n_rows == 0:
+        return
+    cdef Py_ssize_t ld = x.strides[0] // <Py_ssize_t>sizeof(floating)
+    cdef const floating *xp = &x[0, 0]
+    cdef floating *op = &out[0]
+    cdef Py_ssize_t rows = _rows_per_task(n_cols)
+    cdef Py_ssize_t n_tasks = (n_rows + rows - 1) // rows
+    cdef Py_ssize_t t, r0, r1
+
+    if n_cols > XENTC_SEGMENT_ABOVE:
+        _lse_rows_segmented(xp, ld, n_rows, n_cols, op, n_threads)
+        return
+    with nogil:
+        for t in prange(n_tasks, schedule="static", num_threads=n_threads,
+                        use_threads_if=_use_threads(n_tasks, n_rows * n_cols, n_threads)):
+            r0 = t * rows
+            r1 = r0 + rows if r0 + rows < n_rows else n_rows
+            if floating is double:
+                xentc_kt.lse_rows_f64(xp + r0 * ld, ld, r1 - r0, n_cols, op + r0)
+            else:
+                xentc_kt.lse_rows_f32(xp + r0 * ld, ld, r1 - r0, n_cols, op + r0)
+
+
+cdef xentc_lse_state *_row_states(const floating *xp, Py_ssize_t ld, Py_ssize_t n_rows,
+                                  Py_ssize_t n_cols, int n_threads) except NULL:
+    """Merged states of long rows, their segments scanned in parallel (caller frees)."""
+    cdef Py_ssize_t n_seg = (n_cols + XENTC_SEGMENT - 1) // XENTC_SEGMENT
+    cdef Py_ssize_t n_tasks = n_rows * n_seg
+    cdef xentc_lse_state *seg = <xentc_lse_state *>malloc(n_tasks * sizeof(xentc_lse_state))
+    cdef xentc_lse_state *rows = <xentc_lse_state *>malloc(n_rows * sizeof(xentc_lse_state))
+    cdef Py_ssize_t t, i, k, j0, nj
+    if seg == NULL or rows == NULL:
+        free(seg)
+        free(rows)
+        raise MemoryError()
+    with nogil:
+        for t in prange(n_tasks, schedule="static", num_threads=n_threads,
+                        use_threads_if=n_threads > 1):
+            i = t // n_seg
+            j0 = (t % n_seg) * XENTC_SEGMENT
+            nj = n_cols - j0 if n_cols - j0 < XENTC_SEGMENT else XENTC_SEGMENT
+            if floating is double:
+                xentc_kt.lse_partial_f64(xp + i * ld + j0, nj, &seg[t])
+            else:
+                xentc_kt.lse_partial_f32(xp + i * ld + j0, nj, &seg[t])
+        for i in range(n_rows):
+            rows[i] = seg[i * n_seg]
+            for k in range(1, n_seg):
+                rows[i] = xentc_lse_merge(rows[i], seg[i * n_seg + k])
+    free(seg)
+    return rows
+
+
+cdef int _lse_rows_segmented(const floating *xp, Py_ssize_t ld, Py_ssize_t n_rows,
+                             Py_ssize_t n_cols, floating *op, int n_threads) except -1:
+    cdef xentc_lse_state *rows = _row_states(xp, ld, n_rows, n_cols, n_threads)
+    cdef Py_ssize_t i
+    cdef double r, tiny
+    with nogil:
+        if floating is double:
+            tiny = xentc_kt.lse_tiny_result_f64()
+        else:
+            tiny = xentc_kt.lse_tiny_result_f32()
+        for i in range(n_rows):
+            r = xentc_lse_finish(rows[i])
+            if fabs(r) < tiny:
+                # same rule as the per-row kernel: a result near zero is redone exactly
+                if floating is double:
+                    r = xentc_kt.lse_row_exact_f64(xp + i * ld, n_cols)
+                else:
+                    r = xentc_kt.lse_row_exact_f32(xp + i * ld, n_cols)
+            op[i] = <floating>r
+    free(rows)
+    return 0
+
+
+def lse_b_rows(const floating[:, :] a, const floating[:, :] b, floating[::1] out,
+               floating[::1] sign, bint return_sign, int n_threads):
+    """Weighted log-sum-exp (scipy's b=) of the rows of a, weights b of the same 2-D shape."""
+    cdef Py_ssize_t n_rows = a.shape[0], n_cols = a.shape[1]
+    if n_rows == 0:
+        return
+    cdef Py_ssize_t lda = a.strides[0] // <Py_ssize_t>sizeof(floating)
+    cdef Py_ssize_t ldb = b.strides[0] // <Py_ssize_t>sizeof(floating)
+    cdef Py_ssize_t sb = b.strides[1] // <Py_ssize_t>sizeof(floating)
+    cdef const floating *ap = &a[0, 0]
+    cdef const floating *bp = &b[0, 0]
+    cdef floating *op = &out[0]
+    cdef floating *sp = &sign[0]
+    cdef Py_ssize_t rows = TASK_ELEMENTS // n_cols if 0 < n_cols < TASK_ELEMENTS else 1
+    cdef Py_ssize_t n_tasks = (n_rows + rows - 1) // rows
+    cdef Py_ssize_t t, r0, r1
+    with nogil:
+        for t in prange(n_tasks, schedule="static", num_threads=n_threads,
+                        use_threads_if=_use_threads(n_tasks, n_rows * n_cols, n_threads)):
+            r0 = t * rows
+            r1 = r0 + rows if r0 + rows < n_rows else n_rows
+            if floating is double:
+                xentc_kt.lse_b_rows_f64(ap + r0 * lda, lda, bp + r0 * ldb, ldb, sb, r1 - r0,
+                                        n_cols, return_sign, op + r0, sp + r0)
+            else:
+                xentc_kt.lse_b_rows_f32(ap + r0 * lda, lda, bp + r0 * ldb, ldb, sb, r1 - r0,
+                                        n_cols, return_sign, op + r0, sp + r0)
+
+
+# --------------------------------------------------------------------------------------------
+# softmax / log_softmax
+# --------------------------------------------------------------------------------------------
+
+def softmax_rows(const floating[:, :] x, floating[:, ::1] y, bint log_out, int n_threads):
+    """softmax (or log_softmax) of each row of x into the C-contiguous y; n_cols >= 1.
+
+    Returns the number of rows where NumPy would warn "invalid value encountered in
+    subtract" (rows whose max is infinite and that hold no NaN).
+    """
+    cdef Py_ssize_t n_rows = x.shape[0], n_cols = x.shape[1]
+    if n_rows == 0:
+        return 0
+    cdef Py_ssize_t ld = x.strides[0] // <Py_ssize_t>sizeof(floating)
+    cdef const floating *xp = &x[0, 0]
+    cdef floating *yp = &y[0, 0]
+    cdef Py_ssize_t rows = _rows_per_task(n_cols)
+    cdef Py_ssize_t n_tasks = (n_rows + rows - 1) // rows
+    cdef Py_ssize_t t, r0, r1, n_invalid = 0
+
+    if n_cols > XENTC_SEGMENT_ABOVE:
+        return _softmax_rows_segmented(xp, ld, n_rows, n_cols, yp, log_out, n_threads)
+    with nogil:
+        for t in prange(n_tasks, schedule="static", num_threads=n_threads,
+                        use_threads_if=_use_threads(n_tasks, n_rows * n_cols, n_threads)):
+            r0 = t * rows
+            r1 = r0 + rows if r0 + rows < n_rows else n_rows
+            if floating is double:
+                n_invalid += xentc_kt.softmax_rows_f64(xp + r0 * ld, ld, r1 - r0, n_cols,
+                                                       yp + r0 * n_cols, n_cols, log_out)
+            else:
+                n_invalid += xentc_kt.softmax_rows_f32(xp + r0 * ld, ld, r1 - r0, n_cols,
+                                                       yp + r0 * n_cols, n_cols, log_out)
+    return n_invalid
+
+
+cdef Py_ssize_t _softmax_rows_segmented(const floating *xp, Py_ssize_t ld, Py_ssize_t n_rows,
+                                        Py_ssize_t n_cols, floating *yp, bint log_out,
+                                        int n_threads) except -1:
+    cdef xentc_lse_state *rows = _row_states(xp, ld, n_rows, n_cols, n_threads)
+    cdef Py_ssize_t n_seg = (n_cols + XENTC_SEGMENT - 1) // XENTC_SEGMENT
+    cdef Py_ssize_t n_tasks = n_rows * n_seg
+    cdef Py_ssize_t t, i, j0, nj, n_invalid = 0
+    cdef int kind
+    for i in range(n_rows):
+        kind = xentc_softmax_row_kind(rows[i])
+        n_invalid += kind == XENTC_ROW_POSINF or kind == XENTC_ROW_NEGINF
+    with nogil:
+        for t in prange(n_tasks, schedule="static", num_threads=n_threads,
+                        use_threads_if=n_threads > 1):
+            i = t // n_seg
+            j0 = (t % n_seg) * XENTC_SEGMENT
+            nj = n_cols - j0 if n_cols - j0 < XENTC_SEGMENT else XENTC_SEGMENT
+            if floating is double:
+                xentc_kt.softmax_apply_f64(xp + i * ld + j0, nj, rows[i], yp + i * n_cols + j0,
+                                           log_out)
+            else:
+                xentc_kt.softmax_apply_f32(xp + i * ld + j0, nj, rows[i], yp + i * n_cols + j0,
+                                           log_out)
+    free(rows)
+    return n_invalid
+
+
+# --------------------------------------------------------------------------------------------
+# Benchmark probe
+# --------------------------------------------------------------------------------------------
+
+def read_floor(const floating[::1] x):
+    """One single-thread streaming read of x (sums it): the benchmarks' memory floor."""
+    cdef Py_ssize_t n = x.shape[0]
+    cdef double s = 0.0
+    if n == 0:
+        return s
+    with nogil:
+        if floating is double:
+            s = xentc_kt.read_floor_f64(&x[0], n)
+        else:
+            s = xentc_kt.read_floor_f32(&x[0], n)
+    return s

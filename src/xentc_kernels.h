@@ -1,0 +1,263 @@
+/*
+ * xentc's C kernels: instantiation per element type and ISA level, and run-time dispatch.
+ *
+ * The kernel sources (xentc_*_impl.h) are written once in portable C with `#pragma omp simd`
+ * loops.  On x86-64 with gcc or clang they are compiled three times through function target
+ * attributes -- baseline (SSE2), AVX2+FMA (x86-64-v3) and AVX-512 (x86-64-v4) -- and a table
+ * of function pointers for the best level the CPU supports is chosen when the module is
+ * imported (xentc_init_dispatch).  Elsewhere only the portable baseline is built.
+ *
+ * Entry points are called by src/_core.pyx from `prange` loops over blocks of rows, without
+ * the GIL: they take raw pointers, trust their arguments (the Python layer validates) and
+ * never allocate.
+ */
+#ifndef XENTC_KERNELS_H
+#define XENTC_KERNELS_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include "xentc_math.h"
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#  define restrict __restrict
+#endif
+
+/* Elements per block of the one-pass row scan (the block is read twice: second time from L1). */
+#ifndef XENTC_ROW_BLOCK
+#define XENTC_ROW_BLOCK 512
+#endif
+/* Elements per block of the chunk-flat small-C kernels (e[] scratch of this many doubles). */
+#define XENTC_FLAT_BLOCK 2048
+/* Largest row length handled chunk-flat; longer rows are scanned one by one. */
+#define XENTC_FLAT_MAX 48
+/* Rows longer than this are split in segments of XENTC_SEGMENT elements, processed in
+   parallel and merged in a fixed order (so that one long row still uses every thread). */
+#define XENTC_SEGMENT_ABOVE 262144
+#define XENTC_SEGMENT 65536
+
+/* Partial log-sum-exp of some elements: max m (NaN ignored), st = sum of exp(x - m) over the
+   elements below m (NaN if a NaN was seen), cnt = number of elements equal to m. */
+typedef struct {
+    double m, st, cnt;
+} xentc_lse_state;
+
+/* Log-sum-exp of a finished state.  m = +inf gives +inf, all -inf gives -inf, NaN gives NaN:
+   scipy's results for such rows. */
+static inline double xentc_lse_finish(xentc_lse_state s)
+{
+    if (s.st != s.st)
+        return s.st;
+    if (!(__builtin_fabs(s.m) < XM_INF))
+        return s.m;
+    return xm_m_plus_log1p(s.m, s.st + (s.cnt - 1.0));
+}
+
+/* Combine the states of two disjoint parts of a row (a before b, order fixed by callers). */
+static inline xentc_lse_state xentc_lse_merge(xentc_lse_state a, xentc_lse_state b)
+{
+    xentc_lse_state r;
+    r.m = a.m > b.m ? a.m : b.m;
+    if (r.m == -XM_INF) {
+        r.st = a.st + b.st;
+        r.cnt = a.cnt + b.cnt;
+        return r;
+    }
+    r.st = 0.0;
+    r.cnt = 0.0;
+    if (a.m == r.m) {
+        r.st += a.st;
+        r.cnt += a.cnt;
+    } else {
+        r.st += (a.st + a.cnt) * xm_exp_ftz(a.m - r.m, 0.0);
+    }
+    if (b.m == r.m) {
+        r.st += b.st;
+        r.cnt += b.cnt;
+    } else {
+        r.st += (b.st + b.cnt) * xm_exp_ftz(b.m - r.m, 0.0);
+    }
+    return r;
+}
+
+/* What a row is, for softmax: finite, or one of scipy's non-finite cases. */
+enum { XENTC_ROW_FINITE = 0, XENTC_ROW_NAN = 1, XENTC_ROW_POSINF = 2, XENTC_ROW_NEGINF = 3 };
+
+static inline int xentc_softmax_row_kind(xentc_lse_state s)
+{
+    if (s.st != s.st)
+        return XENTC_ROW_NAN;
+    if (s.m == XM_INF)
+        return XENTC_ROW_POSINF;
+    if (s.m == -XM_INF)
+        return XENTC_ROW_NEGINF;
+    return XENTC_ROW_FINITE;
+}
+
+/* Rows of a chunk-flat block: thread splits on multiples of this keep results bit-identical. */
+static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
+{
+    return (n_cols >= 3 && n_cols <= XENTC_FLAT_MAX) ? XENTC_FLAT_BLOCK / n_cols : 1;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Instantiations                                                                           */
+/* ---------------------------------------------------------------------------------------- */
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(_M_X64))
+#  define XENTC_X86_DISPATCH 1
+#  define XENTC_TARGET_AVX2 "avx2,fma,bmi,bmi2,lzcnt,popcnt,f16c,movbe"
+#  define XENTC_TARGET_AVX512 XENTC_TARGET_AVX2 ",avx512f,avx512bw,avx512cd,avx512dq,avx512vl"
+#else
+#  define XENTC_X86_DISPATCH 0
+#endif
+
+
+#define XENTC_ENTRY static
+#define XT double
+#define XT_IS_F32 0
+#define XN(name) xentc_##name##_f64_base
+#include "xentc_lse_impl.h"
+#include "xentc_softmax_impl.h"
+#include "xentc_lse_b_impl.h"
+#undef XT
+#undef XT_IS_F32
+#undef XN
+#define XT float
+#define XT_IS_F32 1
+#define XN(name) xentc_##name##_f32_base
+#include "xentc_lse_impl.h"
+#include "xentc_softmax_impl.h"
+#include "xentc_lse_b_impl.h"
+#undef XT
+#undef XT_IS_F32
+#undef XN
+#undef XENTC_ENTRY
+
+#if XENTC_X86_DISPATCH
+#define XENTC_ENTRY static __attribute__((target(XENTC_TARGET_AVX2), flatten))
+#define XT double
+#define XT_IS_F32 0
+#define XN(name) xentc_##name##_f64_avx2
+#include "xentc_lse_impl.h"
+#include "xentc_softmax_impl.h"
+#include "xentc_lse_b_impl.h"
+#undef XT
+#undef XT_IS_F32
+#undef XN
+#define XT float
+#define XT_IS_F32 1
+#define XN(name) xentc_##name##_f32_avx2
+#include "xentc_lse_impl.h"
+#include "xentc_softmax_impl.h"
+#include "xentc_lse_b_impl.h"
+#undef XT
+#undef XT_IS_F32
+#undef XN
+#undef XENTC_ENTRY
+
+#define XENTC_ENTRY static __attribute__((target(XENTC_TARGET_AVX512), flatten))
+#define XT double
+#define XT_IS_F32 0
+#define XN(name) xentc_##name##_f64_avx512
+#include "xentc_lse_impl.h"
+#include "xentc_softmax_impl.h"
+#include "xentc_lse_b_impl.h"
+#undef XT
+#undef XT_IS_F32
+#undef XN
+#define XT float
+#define XT_IS_F32 1
+#define XN(name) xentc_##name##_f32_avx512
+#include "xentc_lse_impl.h"
+#include "xentc_softmax_impl.h"
+#include "xentc_lse_b_impl.h"
+#undef XT
+#undef XT_IS_F32
+#undef XN
+#undef XENTC_ENTRY
+#endif
+
+/* ---------------------------------------------------------------------------------------- */
+/* Dispatch                                                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+    void (*lse_rows_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, double *);
+    void (*lse_rows_f32)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float *);
+    void (*lse_partial_f64)(const double *, ptrdiff_t, xentc_lse_state *);
+    void (*lse_partial_f32)(const float *, ptrdiff_t, xentc_lse_state *);
+    double (*lse_row_exact_f64)(const double *, ptrdiff_t);
+    double (*lse_row_exact_f32)(const float *, ptrdiff_t);
+    double (*lse_tiny_result_f64)(void);
+    double (*lse_tiny_result_f32)(void);
+    ptrdiff_t (*softmax_rows_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, double *,
+                                  ptrdiff_t, int);
+    ptrdiff_t (*softmax_rows_f32)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float *,
+                                  ptrdiff_t, int);
+    void (*softmax_apply_f64)(const double *, ptrdiff_t, xentc_lse_state, double *, int);
+    void (*softmax_apply_f32)(const float *, ptrdiff_t, xentc_lse_state, float *, int);
+    void (*lse_b_rows_f64)(const double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t,
+                           ptrdiff_t, ptrdiff_t, int, double *, double *);
+    void (*lse_b_rows_f32)(const float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t,
+                           ptrdiff_t, ptrdiff_t, int, float *, float *);
+    double (*read_floor_f64)(const double *, ptrdiff_t);
+    double (*read_floor_f32)(const float *, ptrdiff_t);
+} xentc_kernel_table;
+
+#define XENTC_TABLE(sfx) {                                                                  \
+    xentc_lse_rows_f64_##sfx, xentc_lse_rows_f32_##sfx,                                     \
+    xentc_lse_partial_f64_##sfx, xentc_lse_partial_f32_##sfx,                               \
+    xentc_lse_row_exact_f64_##sfx, xentc_lse_row_exact_f32_##sfx,                           \
+    xentc_lse_tiny_result_f64_##sfx, xentc_lse_tiny_result_f32_##sfx,                       \
+    xentc_softmax_rows_f64_##sfx, xentc_softmax_rows_f32_##sfx,                             \
+    xentc_softmax_apply_f64_##sfx, xentc_softmax_apply_f32_##sfx,                           \
+    xentc_lse_b_rows_f64_##sfx, xentc_lse_b_rows_f32_##sfx,                                 \
+    xentc_read_floor_f64_##sfx, xentc_read_floor_f32_##sfx }
+
+enum { XENTC_LEVEL_BASELINE = 0, XENTC_LEVEL_AVX2 = 1, XENTC_LEVEL_AVX512 = 2 };
+
+static const xentc_kernel_table xentc_tables[] = {
+    XENTC_TABLE(base),
+#if XENTC_X86_DISPATCH
+    XENTC_TABLE(avx2),
+    XENTC_TABLE(avx512),
+#endif
+};
+
+#define XENTC_N_LEVELS ((int)(sizeof xentc_tables / sizeof xentc_tables[0]))
+
+/* The table in use; read-only after import except through xentc_set_level (tests). */
+static const xentc_kernel_table *xentc_kt = &xentc_tables[0];
+static int xentc_level = XENTC_LEVEL_BASELINE;
+
+/* Best level this CPU (and OS: the checks include XSAVE state support) can run. */
+static int xentc_cpu_max_level(void)
+{
+#if XENTC_X86_DISPATCH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2"))
+        return XENTC_LEVEL_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("bmi2"))
+        return XENTC_LEVEL_AVX2;
+#endif
+    return XENTC_LEVEL_BASELINE;
+}
+
+/* Select a level (clamped to what the CPU supports); returns the level now in use. */
+static int xentc_set_level(int level)
+{
+    int max_level = xentc_cpu_max_level();
+    if (level < 0 || level > max_level)
+        level = max_level;
+    xentc_level = level;
+    xentc_kt = &xentc_tables[level];
+    return level;
+}
+
+#endif /* XENTC_KERNELS_H */

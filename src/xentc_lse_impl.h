@@ -1,0 +1,355 @@
+/*
+ * Row log-sum-exp kernels: a template, included by xentc_kernels.h once per element type and
+ * per ISA level.  Before inclusion the includer defines
+ *   XT            element type (float or double)
+ *   XT_IS_F32     1 for float data (computed in double with float-accuracy polynomials)
+ *   XN(name)      the instantiated name of `name`
+ *   XENTC_ENTRY   storage class and target attributes of the dispatched entry points
+ * Only the XENTC_ENTRY functions are real calls; every helper is always-inline, so that it is
+ * compiled for the entry point's ISA level (the entry points are also `flatten`).
+ *
+ * Numerics (see xentc_math.h): the result of a row is m + log1p(v), where m is the row max and
+ * v the sum of exp(x - m) over all elements but one maximal one, accumulated in double.  Keeping
+ * the dominant 1 out of the sum keeps full relative precision of results near zero
+ * (logsumexp([0, -40]) = 4.25e-18, scipy gh-18295).
+ */
+
+#if XT_IS_F32
+/* float data: x - m is exact enough in double and float accuracy of exp suffices, except for
+   results near zero that the chunk-flat shift would cancel (those rows are redone exactly) */
+#  define XN_EXPD(th, tl) xm_exp_f32acc((th) + (tl))
+#  define XN_TINY_RESULT 0.125
+#else
+#  define XN_EXPD(th, tl) xm_exp_ftz((th), (tl))
+#  define XN_TINY_RESULT 1.0
+#endif
+
+/* Number of elements of XT one cache line holds, for prefetching. */
+#define XN_LINE ((ptrdiff_t)(64 / sizeof(XT)))
+
+/* exp(v + nm) for v, nm from the data: the shift is exact for double data (TwoSum). */
+XM_INLINE double XN(exp_shifted)(double v, double nm)
+{
+#if XT_IS_F32
+    return XN_EXPD(v + nm, 0.0);
+#else
+    xm_dd t = xm_two_sum(v, nm);
+    return XN_EXPD(t.hi, t.lo);
+#endif
+}
+
+/*
+ * Scan n contiguous elements into a partial state (m, st, cnt): blocked one-pass ("online")
+ * algorithm, one max and at most one rescale per block of XENTC_ROW_BLOCK elements, so that
+ * the second read of each block comes from L1.  NaN is not seen by the max but poisons st;
+ * +inf and all--inf rows come out right without special cases (see xentc_lse_finish).
+ */
+XM_INLINE xentc_lse_state XN(lse_scan)(const XT *restrict x, ptrdiff_t n)
+{
+    double m = -XM_INF, st = 0.0, cnt = 0.0;
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += XENTC_ROW_BLOCK) {
+        const ptrdiff_t nb = n - j0 < XENTC_ROW_BLOCK ? n - j0 : XENTC_ROW_BLOCK;
+        const XT *restrict b = x + j0;
+        double bm = -XM_INF;
+#pragma omp simd reduction(max:bm)
+        for (ptrdiff_t j = 0; j < nb; j++) {
+            double v = (double)b[j];
+            bm = v > bm ? v : bm;
+        }
+        if (bm > m) {
+            double scale = xm_exp_ftz(m - bm, 0.0);
+            st = (st + cnt) * scale;
+            cnt = 0.0;
+            m = bm;
+        }
+#if XENTC_SCAN_PREFETCH
+        for (ptrdiff_t q = nb; q < 2 * nb && j0 + q < n; q += XN_LINE)
+            XM_PREFETCH(b + q);
+#endif
+        const double mm = m;
+        double bst = 0.0, bcnt = 0.0;
+#pragma omp simd reduction(+:bst,bcnt)
+        for (ptrdiff_t j = 0; j < nb; j++) {
+            double v = (double)b[j];
+            double e = XN_EXPD(v - mm, 0.0);
+            int top = v == mm;
+            bst += top ? 0.0 : e;
+            bcnt += top ? 1.0 : 0.0;
+        }
+        st += bst;
+        cnt += bcnt;
+    }
+    xentc_lse_state s = {m, st, cnt};
+    return s;
+}
+
+/*
+ * The log-sum-exp of one row with a per-row max and double-accuracy exp for both element
+ * types: plain two-pass loops, cheap for short rows.  Used to redo the rows that a fast path
+ * flags, and wherever a fast path does not apply.
+ */
+XM_INLINE double XN(lse_exact)(const XT *restrict x, ptrdiff_t n)
+{
+    double m = -XM_INF;
+    for (ptrdiff_t j = 0; j < n; j++) {
+        double v = (double)x[j];
+        m = v > m ? v : m;
+    }
+    const double nm = -m;
+    double st = 0.0, cnt = 0.0;
+    for (ptrdiff_t j = 0; j < n; j++) {
+        double v = (double)x[j];
+        xm_dd t = xm_two_sum(v, nm);
+        double e = xm_exp_ftz(t.hi, t.lo);
+        int top = v == m;
+        st += top ? 0.0 : e;
+        cnt += top ? 1.0 : 0.0;
+    }
+    xentc_lse_state s = {m, st, cnt};
+    return xentc_lse_finish(s);
+}
+
+/* Per-row kernel for any row length and row stride. */
+XM_INLINE void XN(lse_by_row)(const XT *x, ptrdiff_t ld, ptrdiff_t n_rows, ptrdiff_t n_cols,
+                              XT *out)
+{
+    for (ptrdiff_t i = 0; i < n_rows; i++) {
+        const XT *row = x + i * ld;
+        if (i + 1 < n_rows)
+            for (ptrdiff_t q = 0; q < n_cols && q < XENTC_ROW_BLOCK; q += XN_LINE)
+                XM_PREFETCH(row + ld + q);
+        double r = xentc_lse_finish(XN(lse_scan)(row, n_cols));
+        /* a result near zero is redone with exact shifts and double-accuracy exp */
+        if (__builtin_fabs(r) < XN_TINY_RESULT)
+            r = XN(lse_exact)(row, n_cols);
+        out[i] = (XT)r;
+    }
+}
+
+/*
+ * C == 2, contiguous rows: lse(a, b) = max + log1p(exp(-|a - b|)), vectorised across rows.
+ * Equal infinities give a - b = NaN: they are the only select needed.
+ */
+XM_INLINE void XN(lse_pair)(const XT *restrict x, ptrdiff_t n_rows, XT *restrict out)
+{
+#pragma omp simd
+    for (ptrdiff_t i = 0; i < n_rows; i++) {
+        double a = (double)x[2 * i], b = (double)x[2 * i + 1];
+        double m = a > b ? a : b;
+#if XT_IS_F32
+        double e = XN_EXPD(-__builtin_fabs(a - b), 0.0);
+        double r = m + xm_log1p01_f32acc(e);
+#else
+        xm_dd d = xm_two_sum(a, -b);
+        double e = XN_EXPD(-__builtin_fabs(d.hi), d.hi > 0.0 ? -d.lo : d.lo);
+        double r = xm_add_dd(m, xm_log1p01_dd(e));
+        r = __builtin_fabs(m) < XM_INF ? r : m + e;   /* m = +-inf: e is 0 or NaN */
+#endif
+        int same_inf = (a == b) & (__builtin_fabs(a) == XM_INF);
+        out[i] = (XT)(same_inf ? a : r);
+    }
+}
+
+/*
+ * Redo nr rows of a chunk-flat block (indices idx[], row length C) exactly, vectorised over
+ * the rows: each row's own max m (TwoSum shift, double-accuracy exp), and the elements below
+ * m summed apart from the maximal ones.  The rows' values and per-element shifts are
+ * compacted into xc[] / mk[] so that the exp loop runs over full vectors; ec[] receives the
+ * exponentials, rm[] / rv[] the per-row (m, v).  All scratch arrays are the caller's.
+ */
+XM_INLINE void XN(lse_redo_rows)(const XT *restrict xb, ptrdiff_t C, const int *restrict idx,
+                                 ptrdiff_t nr, XT *restrict ob, double *restrict xc,
+                                 double *restrict mk, double *restrict ec,
+                                 double *restrict rm, double *restrict rv)
+{
+    ptrdiff_t p = 0;
+    for (ptrdiff_t k = 0; k < nr; k++) {
+        const XT *row = xb + (ptrdiff_t)idx[k] * C;
+        double m = -XM_INF;
+        for (ptrdiff_t j = 0; j < C; j++) {
+            double v = (double)row[j];
+            m = v > m ? v : m;
+        }
+        rm[k] = m;
+        for (ptrdiff_t j = 0; j < C; j++) {
+            xc[p + j] = (double)row[j];
+            mk[p + j] = m;
+        }
+        p += C;
+    }
+#pragma omp simd
+    for (ptrdiff_t q = 0; q < p; q++) {
+        xm_dd t = xm_two_sum(xc[q], -mk[q]);
+        ec[q] = xm_exp_ftz(t.hi, t.lo);
+    }
+    for (ptrdiff_t k = 0; k < nr; k++) {
+        double st = 0.0, cnt = 0.0;
+        for (ptrdiff_t j = 0; j < C; j++) {
+            int top = xc[k * C + j] == rm[k];
+            st += top ? 0.0 : ec[k * C + j];
+            cnt += top ? 1.0 : 0.0;
+        }
+        rv[k] = st + (cnt - 1.0);
+    }
+#pragma omp simd
+    for (ptrdiff_t k = 0; k < nr; k++)
+        rv[k] = xm_m_plus_log1p(rm[k], rv[k]);
+    for (ptrdiff_t k = 0; k < nr; k++)
+        ob[idx[k]] = (XT)rv[k];
+}
+
+/* s[i] = sum of the C values of row i of e, unrolled for the small C the flat kernel sees. */
+#define XN_ROW_SUMS_CASE(CC)                                                                \
+    case CC:                                                                                \
+        for (ptrdiff_t i = 0; i < nb; i++) {                                                \
+            double a = 0.0;                                                                 \
+            _Pragma("GCC unroll 16")                                                        \
+            for (ptrdiff_t j = 0; j < CC; j++)                                              \
+                a += e[i * CC + j];                                                         \
+            s[i] = a;                                                                       \
+        }                                                                                   \
+        break;
+
+XM_INLINE void XN(row_sums)(const double *restrict e, ptrdiff_t nb, ptrdiff_t C,
+                            double *restrict s)
+{
+    switch (C) {
+    XN_ROW_SUMS_CASE(3) XN_ROW_SUMS_CASE(4) XN_ROW_SUMS_CASE(5) XN_ROW_SUMS_CASE(6)
+    XN_ROW_SUMS_CASE(7) XN_ROW_SUMS_CASE(8) XN_ROW_SUMS_CASE(9) XN_ROW_SUMS_CASE(10)
+    XN_ROW_SUMS_CASE(11) XN_ROW_SUMS_CASE(12) XN_ROW_SUMS_CASE(13) XN_ROW_SUMS_CASE(14)
+    XN_ROW_SUMS_CASE(15) XN_ROW_SUMS_CASE(16)
+    default:
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            double a = 0.0;
+            for (ptrdiff_t j = 0; j < C; j++)
+                a += e[i * C + j];
+            s[i] = a;
+        }
+    }
+}
+#undef XN_ROW_SUMS_CASE
+
+/*
+ * 3 <= C <= XENTC_FLAT_MAX, contiguous rows ("chunk-flat"): for each block of whole rows
+ * (~XENTC_FLAT_BLOCK elements, L1-resident) one max M over the block, then exp(x - M) over the
+ * block as one flat vector loop (full vectors whatever C is), then short row sums.  For double
+ * data x - M is formed exactly (TwoSum) and M + log(s) is added in double-double, so a row
+ * whose own max is far below M loses no accuracy.  Two kinds of rows are redone: those whose
+ * result is near zero (the dominant term's tail must be kept apart from it) and those whose
+ * sum is so small that flushed terms could matter: both by XN(lse_redo_rows).
+ */
+XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
+                            XT *restrict out)
+{
+    enum { RMAX = XENTC_FLAT_BLOCK / 3 + 1 };
+    double e[XENTC_FLAT_BLOCK], xc[XENTC_FLAT_BLOCK], mk[XENTC_FLAT_BLOCK];
+    double s[RMAX], rm[RMAX], rv[RMAX];
+    int redo[RMAX], ridx[RMAX];
+    const ptrdiff_t rb = XENTC_FLAT_BLOCK / C;
+
+    for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += rb) {
+        const ptrdiff_t nb = n_rows - i0 < rb ? n_rows - i0 : rb;
+        const ptrdiff_t L = nb * C;
+        const XT *restrict xb = x + i0 * C;
+        XT *restrict ob = out + i0;
+
+        double M = -XM_INF;
+#pragma omp simd reduction(max:M)
+        for (ptrdiff_t k = 0; k < L; k++) {
+            double v = (double)xb[k];
+            M = v > M ? v : M;
+        }
+        if (!(__builtin_fabs(M) < XM_INF)) {
+            /* +inf, or no finite value: the per-row kernel handles it exactly */
+            XN(lse_by_row)(xb, C, nb, C, ob);
+            continue;
+        }
+
+        /* exp pass, prefetching the next block so that its max pass reads from cache */
+        const ptrdiff_t rest = (n_rows - i0 - nb) * C;
+        const ptrdiff_t next = rest < L ? rest : L;
+        const double nM = -M;
+        for (ptrdiff_t k0 = 0; k0 < L; k0 += 64) {
+            for (ptrdiff_t q = k0; q < k0 + 64 && q < next; q += XN_LINE)
+                XM_PREFETCH(xb + L + q);
+            const ptrdiff_t k1 = k0 + 64 < L ? k0 + 64 : L;
+#pragma omp simd
+            for (ptrdiff_t k = k0; k < k1; k++)
+                e[k] = XN(exp_shifted)((double)xb[k], nM);
+        }
+
+        XN(row_sums)(e, nb, C, s);
+
+        int any_redo = 0;
+#pragma omp simd reduction(|:any_redo)
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            double si = s[i];
+            double ri = xm_m_plus_log(M, si);
+            /* the result cancels against the shift M, or flushed terms could matter */
+            int bad = (__builtin_fabs(ri) < XN_TINY_RESULT) | ((si > 0.0) & (si < 0x1p-900));
+            ob[i] = (XT)ri;
+            redo[i] = bad;
+            any_redo |= bad;
+        }
+        if (any_redo) {
+            ptrdiff_t nr = 0;
+            for (ptrdiff_t i = 0; i < nb; i++)
+                if (redo[i])
+                    ridx[nr++] = (int)i;
+            XN(lse_redo_rows)(xb, C, ridx, nr, ob, xc, mk, e, rm, rv);
+        }
+    }
+}
+
+/*
+ * Entry point: out[i] = log(sum_j exp(x[i, j])) for the n_rows rows at x + i * ld, each of
+ * n_cols contiguous elements.  The result of a row depends only on the row's values and on
+ * (n_cols, ld == n_cols), never on n_rows or on how the caller splits the rows, as long as
+ * splits fall on multiples of xentc_lse_row_quantum(n_cols): that is what makes results
+ * bit-identical for every thread count.
+ */
+XENTC_ENTRY void XN(lse_rows)(const XT *x, ptrdiff_t ld, ptrdiff_t n_rows, ptrdiff_t n_cols,
+                             XT *out)
+{
+    if (n_cols == 1) {
+        for (ptrdiff_t i = 0; i < n_rows; i++)
+            out[i] = x[i * ld];
+    } else if (n_cols == 2 && ld == 2)
+        XN(lse_pair)(x, n_rows, out);
+    else if (n_cols >= 3 && n_cols <= XENTC_FLAT_MAX && ld == n_cols)
+        XN(lse_flat)(x, n_rows, n_cols, out);
+    else
+        XN(lse_by_row)(x, ld, n_rows, n_cols, out);
+}
+
+/* Entry point: the partial state of n contiguous elements (one segment of a long row). */
+XENTC_ENTRY void XN(lse_partial)(const XT *x, ptrdiff_t n, xentc_lse_state *state)
+{
+    *state = XN(lse_scan)(x, n);
+}
+
+/* Entry point: one row by the exact per-row routine (redo of a long row split in segments). */
+XENTC_ENTRY double XN(lse_row_exact)(const XT *x, ptrdiff_t n)
+{
+    return XN(lse_exact)(x, n);
+}
+
+/* Results below this in magnitude are redone exactly (see XN(lse_by_row)). */
+XENTC_ENTRY double XN(lse_tiny_result)(void)
+{
+    return XN_TINY_RESULT;
+}
+
+/* Entry point: the read floor, one streaming pass that sums the array (benchmark probe). */
+XENTC_ENTRY double XN(read_floor)(const XT *x, ptrdiff_t n)
+{
+    XT s = 0;
+#pragma omp simd reduction(+:s)
+    for (ptrdiff_t k = 0; k < n; k++)
+        s += x[k];
+    return (double)s;
+}
+
+#undef XN_EXPD
+#undef XN_TINY_RESULT
+#undef XN_LINE

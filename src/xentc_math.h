@@ -1,0 +1,277 @@
+/*
+ * Vectorisable exp / log primitives for xentc's kernels.
+ *
+ * Every function here is branch-free straight-line code (selects, not branches), so that
+ * gcc/clang vectorise the `#pragma omp simd` loops that call them at whatever ISA level the
+ * calling entry point is compiled for.  All arithmetic is IEEE double: float32 data are widened
+ * on load and use the shorter "float-accuracy" polynomials, which is both simpler and more
+ * accurate than float arithmetic (no catastrophic rounding of x - max in float).
+ *
+ * Strict IEEE semantics are assumed: this file must never be compiled with -ffast-math,
+ * -ffinite-math-only or -fassociative-math (the round-to-integer trick `x + 0x1.8p52 - 0x1.8p52`
+ * and every NaN/inf select depend on it).
+ *
+ * Accuracy (measured against long double / mpmath, see tests/test_accuracy.py):
+ *   xm_exp_ftz, xm_exp_full   <= 1.04 ulp (double) for arguments in [-745.2, 0]
+ *   xm_exp_f32acc             relative error <= 4e-9 (used only where the result is rounded to float)
+ *   xm_log_dd                 hi + lo within 0.6 ulp of log(u)
+ *
+ * Polynomial coefficients: exp(r) = 1 + r + r^2 g(r) on |r| <= ln2/2, g fitted by iteratively
+ * reweighted least squares for minimal relative error of exp (src/fit_exp_coefficients.py);
+ * the log polynomial is fdlibm's (Lg1..Lg7).
+ */
+#ifndef XENTC_MATH_H
+#define XENTC_MATH_H
+
+#include <stdint.h>
+#include <string.h>
+#include <stddef.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define XM_INLINE static inline __attribute__((always_inline))
+#  define XM_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#elif defined(_MSC_VER)
+#  define XM_INLINE static __forceinline
+#  define XM_PREFETCH(p) ((void)(p))
+#else
+#  define XM_INLINE static inline
+#  define XM_PREFETCH(p) ((void)(p))
+#endif
+
+#define XM_INF (__builtin_inf())
+
+XM_INLINE double xm_asdouble(uint64_t u) { double d; memcpy(&d, &u, sizeof d); return d; }
+XM_INLINE uint64_t xm_asu64(double d) { uint64_t u; memcpy(&u, &d, sizeof u); return u; }
+
+/* A double-double: the unevaluated sum hi + lo. */
+typedef struct { double hi, lo; } xm_dd;
+
+/* Knuth's TwoSum: s + e == a + b exactly, whatever the magnitudes. */
+XM_INLINE xm_dd xm_two_sum(double a, double b)
+{
+    xm_dd r;
+    double s = a + b;
+    double ap = s - b;
+    double bp = s - ap;
+    r.hi = s;
+    r.lo = (a - ap) + (b - bp);
+    return r;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* exp                                                                                       */
+/* ---------------------------------------------------------------------------------------- */
+
+#define XM_LOG2E   0x1.71547652b82fep0
+#define XM_SHIFT   0x1.8p52            /* adding it rounds to an integer held in the low bits */
+#define XM_LN2_HI  0x1.62e42feep-1     /* 32 significant bits: n * XM_LN2_HI is exact */
+#define XM_LN2_LO  0x1.a39ef35793c76p-33
+#define XM_LN2     0x1.62e42fefa39efp-1
+
+/* g(r) for exp(r) = 1 + r + r^2 g(r), |r| <= ln2/2: relative error of exp 3.6e-18 (double). */
+XM_INLINE double xm_exp_g64(double r)
+{
+    double g = 0x1.ad7f8cf85a2c1p-26;
+    g = g * r + 0x1.28ad6a136b536p-22;
+    g = g * r + 0x1.71df253149b6bp-19;
+    g = g * r + 0x1.a0199a1528e47p-16;
+    g = g * r + 0x1.a01a012a6c1f5p-13;
+    g = g * r + 0x1.6c16c18427236p-10;
+    g = g * r + 0x1.1111111127b9bp-7;
+    g = g * r + 0x1.5555555550888p-5;
+    g = g * r + 0x1.55555555554fap-3;
+    g = g * r + 0x1.000000000000ap-1;
+    return g;
+}
+
+/* The same for float accuracy: relative error of exp 3.1e-9. */
+XM_INLINE double xm_exp_g32(double r)
+{
+    double g = 0x1.6a243ep-10;
+    g = g * r + 0x1.1239d6p-7;
+    g = g * r + 0x1.5558f2p-5;
+    g = g * r + 0x1.555492p-3;
+    g = g * r + 0x1.fffffcp-2;
+    return g;
+}
+
+/*
+ * exp(th + tl) for th <= 0, -inf or NaN, and |tl| <= ulp(th) (the low part of an exact
+ * difference, 0 if there is none).  Results below exp(-708) are flushed to +0: this variant is
+ * for sums and normalised outputs whose other terms make such values irrelevant.
+ * NaN propagates; -inf gives 0.
+ */
+XM_INLINE double xm_exp_ftz(double th, double tl)
+{
+    const double lo = -708.0;
+    double tc = th < lo ? lo : th;
+    double kd = tc * XM_LOG2E + XM_SHIFT;
+    uint64_t ki = xm_asu64(kd);
+    double n = kd - XM_SHIFT;
+    double r = tc - n * XM_LN2_HI;
+    r = (r - n * XM_LN2_LO) + tl;
+    double p = 1.0 + (r + (r * r) * xm_exp_g64(r));
+    /* n >= -1022 here, so adding n to the exponent field of p (in [0.7, 1.5]) stays normal */
+    double v = xm_asdouble(xm_asu64(p) + (ki << 52));
+    v = th < lo ? 0.0 : v;
+    return th != th ? th : v;
+}
+
+/*
+ * exp(th + tl) for th <= 0, -inf or NaN, with correctly scaled subnormal results: for outputs
+ * that are returned to the user (softmax).
+ */
+XM_INLINE double xm_exp_full(double th, double tl)
+{
+    const double lo = -745.2;              /* exp(lo) < 2^-1075: rounds to +0 */
+    double tc = th < lo ? lo : th;
+    double kd = tc * XM_LOG2E + XM_SHIFT;
+    uint64_t ki = xm_asu64(kd);
+    double n = kd - XM_SHIFT;
+    double r = tc - n * XM_LN2_HI;
+    r = (r - n * XM_LN2_LO) + tl;
+    double p = 1.0 + (r + (r * r) * xm_exp_g64(r));
+    /* 2^n for n >= -1020; below that scale by 2^(n+200) and round once with 2^-200 */
+    int sub = tc < -700.0;
+    uint64_t bias = sub ? (uint64_t)(1023 + 200) : (uint64_t)1023;
+    double scale = xm_asdouble((ki + bias) << 52);
+    double fix = sub ? 0x1p-200 : 1.0;
+    return (p * scale) * fix;
+}
+
+/*
+ * exp(t) for t <= 0, -inf or NaN, accurate to 4e-9 relative: for float32 data, whose results
+ * are rounded to float.  Flushes below exp(-708), far under float's smallest subnormal.
+ */
+XM_INLINE double xm_exp_f32acc(double t)
+{
+    const double lo = -708.0;
+    double tc = t < lo ? lo : t;
+    double kd = tc * XM_LOG2E + XM_SHIFT;
+    uint64_t ki = xm_asu64(kd);
+    double n = kd - XM_SHIFT;
+    double r = tc - n * XM_LN2;
+    double p = 1.0 + (r + (r * r) * xm_exp_g32(r));
+    double v = xm_asdouble(xm_asu64(p) + (ki << 52));
+    v = t < lo ? 0.0 : v;
+    return t != t ? t : v;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* log                                                                                       */
+/* ---------------------------------------------------------------------------------------- */
+
+#define XM_LG1 6.666666666666735130e-01
+#define XM_LG2 3.999999999940941908e-01
+#define XM_LG3 2.857142874366239149e-01
+#define XM_LG4 2.222219843214978396e-01
+#define XM_LG5 1.818357216161805012e-01
+#define XM_LG6 1.531383769920937332e-01
+#define XM_LG7 1.479819860511658591e-01
+#define XM_LN2_HI_LOG 6.93147180369123816490e-01   /* fdlibm split: 32 significant bits */
+#define XM_LN2_LO_LOG 1.90821492927058770002e-10
+
+/*
+ * log(u) + c as a double-double, for u positive, normal and finite, and a small correction
+ * c (|c| <= 2^-52 |log u|-ish).  u = 2^k (1 + f) with 1 + f in [sqrt(1/2), sqrt(2)):
+ * log u = k ln2_hi + f + [k ln2_lo - f^2/2 + s (f^2/2 + R(s^2))], s = f / (2 + f).
+ * The first two terms are exact doubles, so the result keeps ~0.5 ulp of relative accuracy
+ * even when it is later added to a value of the opposite sign.
+ */
+XM_INLINE xm_dd xm_log_dd(double u, double c)
+{
+    uint64_t iu = xm_asu64(u) + (0x3ff0000000000000ULL - 0x3fe6a09e00000000ULL);
+    double dk = (double)((int64_t)(iu >> 52) - 0x3ff);
+    iu = (iu & 0x000fffffffffffffULL) + 0x3fe6a09e00000000ULL;
+    double f = xm_asdouble(iu) - 1.0;
+    double hfsq = 0.5 * f * f;
+    double s = f / (2.0 + f);
+    double z = s * s;
+    double w = z * z;
+    double t1 = w * (XM_LG2 + w * (XM_LG4 + w * XM_LG6));
+    double t2 = z * (XM_LG1 + w * (XM_LG3 + w * (XM_LG5 + w * XM_LG7)));
+    double small = (s * (hfsq + (t2 + t1)) + (dk * XM_LN2_LO_LOG + c)) - hfsq;
+    xm_dd r = xm_two_sum(dk * XM_LN2_HI_LOG, f);
+    r.lo += small;
+    return r;
+}
+
+/* log1p(v) as a double-double for v >= 0 finite (u = 1 + v may round: c restores it). */
+XM_INLINE xm_dd xm_log1p_dd(double v)
+{
+    double u = 1.0 + v;
+    /* the rounding error of 1 + v, exact: (u - 1) is exact for u < 2, (u - v) for u >= 2 */
+    double c = u < 2.0 ? v - (u - 1.0) : 1.0 - (u - v);
+    return xm_log_dd(u, c / u);
+}
+
+/*
+ * log1p(e) for e in [0, 1] (or NaN) as a double-double, without forming 1 + e: on
+ * [0, sqrt2 - 1] f = e exactly; above, log1p(e) = ln2 + log1p(f) with f = (e - 1) / 2, where
+ * e - 1 is exact except on (sqrt2 - 1, 1/2) and its rounding error d.lo (Fast2Sum) enters as
+ * d.lo / 2 / (1 + f) ~ d.lo / 2 (1 - f), to 2^-58.  One division.
+ */
+#define XM_SQRT2M1 0x1.a827999fcef32p-2
+
+XM_INLINE xm_dd xm_log1p01_dd(double e)
+{
+    int up = e > XM_SQRT2M1;
+    double dhi = e - 1.0;                    /* Fast2Sum(-1, e): |-1| >= |e| */
+    double dlo = e - (dhi + 1.0);
+    double f = up ? 0.5 * dhi : e;
+    double corr = up ? (0.5 * dlo) * (1.0 - f) : 0.0;
+    double dk = up ? 1.0 : 0.0;
+    double hfsq = 0.5 * f * f;
+    double s = f / (2.0 + f);
+    double z = s * s;
+    double w = z * z;
+    double t1 = w * (XM_LG2 + w * (XM_LG4 + w * XM_LG6));
+    double t2 = z * (XM_LG1 + w * (XM_LG3 + w * (XM_LG5 + w * XM_LG7)));
+    double small = (s * (hfsq + (t2 + t1)) + (dk * XM_LN2_LO_LOG + corr)) - hfsq;
+    xm_dd r = xm_two_sum(dk * XM_LN2_HI_LOG, f);
+    r.lo += small;
+    return r;
+}
+
+/* The same to float accuracy (relative error < 2^-33), as a double. */
+XM_INLINE double xm_log1p01_f32acc(double e)
+{
+    int up = e > XM_SQRT2M1;
+    double f = up ? 0.5 * (e - 1.0) : e;
+    double dk = up ? XM_LN2 : 0.0;
+    double hfsq = 0.5 * f * f;
+    double s = f / (2.0 + f);
+    double z = s * s;
+    double w = z * z;
+    double R = z * (XM_LG1 + w * XM_LG3) + w * (XM_LG2 + w * XM_LG4);
+    return dk + (f - (hfsq - s * (hfsq + R)));
+}
+
+/* m + L (L a double-double), with one final rounding. */
+XM_INLINE double xm_add_dd(double m, xm_dd L)
+{
+    xm_dd s = xm_two_sum(m, L.hi);
+    return s.hi + (s.lo + L.lo);
+}
+
+/*
+ * m + log1p(v): the log-sum-exp of a row from its max m (finite) and the sum v >= 0 of
+ * exp(x - m) over all elements but one maximal one.  v = +inf gives +inf, NaN gives NaN.
+ */
+XM_INLINE double xm_m_plus_log1p(double m, double v)
+{
+    double vc = v < 0x1p1000 ? v : 1.0;      /* keep the core on finite input (NaN -> 1.0) */
+    double r = xm_add_dd(m, xm_log1p_dd(vc));
+    return v < 0x1p1000 ? r : m + v;          /* inf -> inf, NaN -> NaN */
+}
+
+/* M + log(s) for s > 0 (finite); s == 0 gives -inf, NaN gives NaN. */
+XM_INLINE double xm_m_plus_log(double M, double s)
+{
+    double sc = s > 0x1p-1000 ? s : 1.0;      /* keep the core on normal input */
+    double r = xm_add_dd(M, xm_log_dd(sc, 0.0));
+    r = s == 0.0 ? -XM_INF : r;
+    return s != s ? s : r;
+}
+
+#endif /* XENTC_MATH_H */

@@ -1,0 +1,109 @@
+"""Input validation and shape handling shared by xentc's public functions.
+
+Everything that can go wrong with an argument is detected here, before a kernel runs: the
+kernels do no bounds checking.
+"""
+
+import operator
+
+import numpy as np
+
+try:  # NumPy >= 2.0
+    from numpy.lib.array_utils import normalize_axis_tuple
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core.numeric import normalize_axis_tuple
+
+__all__ = [
+    "as_real_array",
+    "compute_dtype",
+    "normalize_axes",
+    "rows_view",
+    "restore_reduced",
+]
+
+# Rows of at most this many elements are made C-contiguous (the small-row kernels process
+# blocks of whole rows as one flat array); longer rows only need a unit column stride.
+_SMALL_ROW = 64
+
+
+def as_real_array(x, name):
+    """``np.asarray(x)``, checked to hold real numbers (bool, int, float16/32/64)."""
+    arr = np.asarray(x)
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise TypeError(
+            f"{name} is complex ({arr.dtype}); xentc supports real input only"
+        )
+    if kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers, got an array of dtype {arr.dtype}"
+        )
+    if kind == "f" and arr.dtype.itemsize > 8:
+        raise TypeError(
+            f"{name} has dtype {arr.dtype}; xentc computes in float32/float64 "
+            "(cast explicitly if float64 precision is enough)"
+        )
+    return arr
+
+
+def compute_dtype(*dtypes):
+    """(dtype the kernels compute in, dtype of the result) for these input dtypes.
+
+    The result dtype follows NumPy's promotion, made floating (integers and bools give
+    float64, as in SciPy); float16 is computed in float32 and returned as float16.
+    """
+    result = np.result_type(*dtypes)
+    if result.kind != "f":
+        result = np.dtype(np.float64)
+    compute = np.dtype(np.float32) if result.itemsize <= 4 else np.dtype(np.float64)
+    return compute, result
+
+
+def normalize_axes(axis, ndim):
+    """``axis`` (None, int or tuple of ints) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(operator.index(a) for a in axis)
+    else:
+        if isinstance(axis, bool):
+            raise TypeError("axis must be None, an int or a tuple of ints, not bool")
+        axes = (operator.index(axis),)
+    return tuple(sorted(normalize_axis_tuple(axes, ndim, argname="axis")))
+
+
+def rows_view(x, axes, dtype):
+    """``x`` as a 2-D array (kept elements, reduced elements) for the kernels.
+
+    The reduced axes are moved last (in increasing order) and flattened.  The result has a
+    unit column stride and a row stride that is a multiple of the item size; it is a view of
+    ``x`` whenever that is possible, a copy otherwise (or when ``dtype`` differs).
+    Returns ``(x2, moved_shape, perm)``: the shape before flattening and the transposition.
+    """
+    kept = [i for i in range(x.ndim) if i not in axes]
+    perm = kept + list(axes)
+    xt = x.transpose(perm)
+    moved_shape = xt.shape
+    n_cols = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    n_rows = int(np.prod([x.shape[i] for i in kept], dtype=np.int64))
+    if xt.dtype != dtype:
+        xt = np.ascontiguousarray(xt, dtype=dtype)  # one copy, already in row order
+    x2 = xt.reshape(n_rows, n_cols)
+    item = x2.itemsize
+    s0, s1 = x2.strides
+    if (
+        (n_cols > 1 and s1 != item)
+        or (n_rows > 1 and s0 % item != 0)
+        or (n_cols <= _SMALL_ROW and n_rows > 1 and s0 != n_cols * item)
+    ):
+        x2 = np.ascontiguousarray(x2)
+    return x2, moved_shape, perm
+
+
+def restore_reduced(out, x_shape, axes, keepdims):
+    """Shape a (kept elements,) result like a NumPy reduction over ``axes``."""
+    kept_shape = tuple(n for i, n in enumerate(x_shape) if i not in axes)
+    out = out.reshape(kept_shape)
+    if keepdims:
+        out = np.expand_dims(out, axes)
+    return out
