@@ -51,8 +51,10 @@ cdef extern from "xentc_kernels.h" nogil:
     ctypedef struct xentc_kernel_table:
         void (*lse_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t, double *) noexcept nogil
         void (*lse_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t, float *) noexcept nogil
-        void (*lse_partial_f64)(const double *, Py_ssize_t, xentc_lse_state *) noexcept nogil
-        void (*lse_partial_f32)(const float *, Py_ssize_t, xentc_lse_state *) noexcept nogil
+        void (*lse_partial_f64)(const double *, Py_ssize_t, int,
+                                xentc_lse_state *) noexcept nogil
+        void (*lse_partial_f32)(const float *, Py_ssize_t, int,
+                                xentc_lse_state *) noexcept nogil
         double (*lse_row_exact_f64)(const double *, Py_ssize_t) noexcept nogil
         double (*lse_row_exact_f32)(const float *, Py_ssize_t) noexcept nogil
         double (*lse_tiny_result_f64)() noexcept nogil
@@ -198,7 +200,8 @@ def lse_rows(const floating[:, :] x, floating[::1] out, int n_threads):
 
 
 cdef xentc_lse_state *_row_states(const floating *xp, Py_ssize_t ld, Py_ssize_t n_rows,
-                                  Py_ssize_t n_cols, int n_threads) except NULL:
+                                  Py_ssize_t n_cols, int exact_shift,
+                                  int n_threads) except NULL:
     """Merged states of long rows, their segments scanned in parallel (caller frees)."""
     cdef Py_ssize_t n_seg = (n_cols + XENTC_SEGMENT - 1) // XENTC_SEGMENT
     cdef Py_ssize_t n_tasks = n_rows * n_seg
@@ -216,9 +219,9 @@ cdef xentc_lse_state *_row_states(const floating *xp, Py_ssize_t ld, Py_ssize_t 
             j0 = (t % n_seg) * XENTC_SEGMENT
             nj = n_cols - j0 if n_cols - j0 < XENTC_SEGMENT else XENTC_SEGMENT
             if floating is double:
-                xentc_kt.lse_partial_f64(xp + i * ld + j0, nj, &seg[t])
+                xentc_kt.lse_partial_f64(xp + i * ld + j0, nj, exact_shift, &seg[t])
             else:
-                xentc_kt.lse_partial_f32(xp + i * ld + j0, nj, &seg[t])
+                xentc_kt.lse_partial_f32(xp + i * ld + j0, nj, exact_shift, &seg[t])
         for i in range(n_rows):
             rows[i] = seg[i * n_seg]
             for k in range(1, n_seg):
@@ -229,7 +232,7 @@ cdef xentc_lse_state *_row_states(const floating *xp, Py_ssize_t ld, Py_ssize_t 
 
 cdef int _lse_rows_segmented(const floating *xp, Py_ssize_t ld, Py_ssize_t n_rows,
                              Py_ssize_t n_cols, floating *op, int n_threads) except -1:
-    cdef xentc_lse_state *rows = _row_states(xp, ld, n_rows, n_cols, n_threads)
+    cdef xentc_lse_state *rows = _row_states(xp, ld, n_rows, n_cols, 0, n_threads)
     cdef Py_ssize_t i
     cdef double r, tiny
     with nogil:
@@ -318,7 +321,7 @@ def softmax_rows(const floating[:, :] x, floating[:, ::1] y, bint log_out, int n
 cdef Py_ssize_t _softmax_rows_segmented(const floating *xp, Py_ssize_t ld, Py_ssize_t n_rows,
                                         Py_ssize_t n_cols, floating *yp, bint log_out,
                                         int n_threads) except -1:
-    cdef xentc_lse_state *rows = _row_states(xp, ld, n_rows, n_cols, n_threads)
+    cdef xentc_lse_state *rows = _row_states(xp, ld, n_rows, n_cols, 1, n_threads)
     cdef Py_ssize_t n_seg = (n_cols + XENTC_SEGMENT - 1) // XENTC_SEGMENT
     cdef Py_ssize_t n_tasks = n_rows * n_seg
     cdef Py_ssize_t t, i, j0, nj, n_invalid = 0

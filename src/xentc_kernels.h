@@ -30,6 +30,10 @@
 #endif
 /* Elements per block of the chunk-flat small-C kernels (e[] scratch of this many doubles). */
 #define XENTC_FLAT_BLOCK 2048
+/* Independent partial sums of the row scan (a power of two: 4 AVX-512 vectors of doubles). */
+#define XENTC_LANES 32
+/* Terms per vectorised block of the pairwise (exact) summation. */
+#define XENTC_PAIRWISE_BLOCK 128
 /* Largest row length handled chunk-flat; longer rows are scanned one by one. */
 #define XENTC_FLAT_MAX 48
 /* Rows longer than this are split in segments of XENTC_SEGMENT elements, processed in
@@ -54,6 +58,15 @@ static inline double xentc_lse_finish(xentc_lse_state s)
     return xm_m_plus_log1p(s.m, s.st + (s.cnt - 1.0));
 }
 
+/* exp(a - b) for a < b (b finite, a may be -inf), with a - b formed exactly. */
+static inline double xentc_exp_diff(double a, double b)
+{
+    if (a == -XM_INF)
+        return 0.0;
+    xm_dd d = xm_two_sum(a, -b);
+    return xm_exp_full(d.hi, d.lo);
+}
+
 /* Combine the states of two disjoint parts of a row (a before b, order fixed by callers). */
 static inline xentc_lse_state xentc_lse_merge(xentc_lse_state a, xentc_lse_state b)
 {
@@ -70,13 +83,13 @@ static inline xentc_lse_state xentc_lse_merge(xentc_lse_state a, xentc_lse_state
         r.st += a.st;
         r.cnt += a.cnt;
     } else {
-        r.st += (a.st + a.cnt) * xm_exp_ftz(a.m - r.m, 0.0);
+        r.st += (a.st + a.cnt) * xentc_exp_diff(a.m, r.m);
     }
     if (b.m == r.m) {
         r.st += b.st;
         r.cnt += b.cnt;
     } else {
-        r.st += (b.st + b.cnt) * xm_exp_ftz(b.m - r.m, 0.0);
+        r.st += (b.st + b.cnt) * xentc_exp_diff(b.m, r.m);
     }
     return r;
 }
@@ -186,8 +199,8 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 typedef struct {
     void (*lse_rows_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, double *);
     void (*lse_rows_f32)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float *);
-    void (*lse_partial_f64)(const double *, ptrdiff_t, xentc_lse_state *);
-    void (*lse_partial_f32)(const float *, ptrdiff_t, xentc_lse_state *);
+    void (*lse_partial_f64)(const double *, ptrdiff_t, int, xentc_lse_state *);
+    void (*lse_partial_f32)(const float *, ptrdiff_t, int, xentc_lse_state *);
     double (*lse_row_exact_f64)(const double *, ptrdiff_t);
     double (*lse_row_exact_f32)(const float *, ptrdiff_t);
     double (*lse_tiny_result_f64)(void);

@@ -21,7 +21,7 @@
 #  define XN_TINY_RESULT 0.125
 #else
 #  define XN_EXPD(th, tl) xm_exp_ftz((th), (tl))
-#  define XN_TINY_RESULT 1.0
+#  define XN_TINY_RESULT 2.0
 #endif
 
 /* Number of elements of XT one cache line holds, for prefetching. */
@@ -39,12 +39,53 @@ XM_INLINE double XN(exp_shifted)(double v, double nm)
 }
 
 /*
+ * Sum of exp(x[j] - m) over the n elements below m (NaN poisons it), and in *cnt the number
+ * equal to m.  XENTC_LANES independent partial sums (a few vectors' worth) are kept, each
+ * collecting every XENTC_LANES-th term, and added as a tree at the end: short dependency
+ * chains, and a rounding error growing with n / XENTC_LANES rather than n.  exact_shift (a
+ * constant at each call site) forms x - m exactly for double data (TwoSum): needed where the
+ * tail itself is an output (the largest log_softmax of a row is -log1p(tail)).
+ */
+XM_INLINE double XN(sum_exp_below)(const XT *restrict b, ptrdiff_t n, double m, int exact_shift,
+                                   double *cnt)
+{
+    double acc[XENTC_LANES], tops[XENTC_LANES];
+    for (int l = 0; l < XENTC_LANES; l++)
+        acc[l] = tops[l] = 0.0;
+    ptrdiff_t j = 0;
+    for (; j + XENTC_LANES <= n; j += XENTC_LANES) {
+#pragma omp simd
+        for (int l = 0; l < XENTC_LANES; l++) {
+            double v = (double)b[j + l];
+            double e = exact_shift ? XN(exp_shifted)(v, -m) : XN_EXPD(v - m, 0.0);
+            int top = v == m;
+            acc[l] += top ? 0.0 : e;
+            tops[l] += top ? 1.0 : 0.0;
+        }
+    }
+    for (int l = 0; j + l < n; l++) {
+        double v = (double)b[j + l];
+        double e = exact_shift ? XN(exp_shifted)(v, -m) : XN_EXPD(v - m, 0.0);
+        int top = v == m;
+        acc[l] += top ? 0.0 : e;
+        tops[l] += top ? 1.0 : 0.0;
+    }
+    for (int w = XENTC_LANES / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) {
+            acc[l] += acc[l + w];
+            tops[l] += tops[l + w];
+        }
+    *cnt = tops[0];
+    return acc[0];
+}
+
+/*
  * Scan n contiguous elements into a partial state (m, st, cnt): blocked one-pass ("online")
  * algorithm, one max and at most one rescale per block of XENTC_ROW_BLOCK elements, so that
  * the second read of each block comes from L1.  NaN is not seen by the max but poisons st;
  * +inf and all--inf rows come out right without special cases (see xentc_lse_finish).
  */
-XM_INLINE xentc_lse_state XN(lse_scan)(const XT *restrict x, ptrdiff_t n)
+XM_INLINE xentc_lse_state XN(lse_scan)(const XT *restrict x, ptrdiff_t n, int exact_shift)
 {
     double m = -XM_INF, st = 0.0, cnt = 0.0;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += XENTC_ROW_BLOCK) {
@@ -57,7 +98,9 @@ XM_INLINE xentc_lse_state XN(lse_scan)(const XT *restrict x, ptrdiff_t n)
             bm = v > bm ? v : bm;
         }
         if (bm > m) {
-            double scale = xm_exp_ftz(m - bm, 0.0);
+            /* exact shift: the rescaled partial sum may be the whole tail of the result */
+            xm_dd d = xm_two_sum(m, -bm);
+            double scale = m == -XM_INF ? 0.0 : xm_exp_full(d.hi, d.lo);
             st = (st + cnt) * scale;
             cnt = 0.0;
             m = bm;
@@ -67,15 +110,8 @@ XM_INLINE xentc_lse_state XN(lse_scan)(const XT *restrict x, ptrdiff_t n)
             XM_PREFETCH(b + q);
 #endif
         const double mm = m;
-        double bst = 0.0, bcnt = 0.0;
-#pragma omp simd reduction(+:bst,bcnt)
-        for (ptrdiff_t j = 0; j < nb; j++) {
-            double v = (double)b[j];
-            double e = XN_EXPD(v - mm, 0.0);
-            int top = v == mm;
-            bst += top ? 0.0 : e;
-            bcnt += top ? 1.0 : 0.0;
-        }
+        double bcnt = 0.0;
+        double bst = XN(sum_exp_below)(b, nb, mm, exact_shift, &bcnt);
         st += bst;
         cnt += bcnt;
     }
@@ -85,26 +121,52 @@ XM_INLINE xentc_lse_state XN(lse_scan)(const XT *restrict x, ptrdiff_t n)
 
 /*
  * The log-sum-exp of one row with a per-row max and double-accuracy exp for both element
- * types: plain two-pass loops, cheap for short rows.  Used to redo the rows that a fast path
- * flags, and wherever a fast path does not apply.
+ * types (subnormal terms included: a result may be one), its shifts exact (TwoSum), and the
+ * tail summed pairwise: vectorised blocks of
+ * XENTC_PAIRWISE_BLOCK terms, the block sums combined by a binary cascade (O(log n) error
+ * growth, as NumPy's pairwise sum).  Used to redo the rows that a fast path flags: those whose
+ * result is near zero, where the sum's relative error is all that is left.
  */
 XM_INLINE double XN(lse_exact)(const XT *restrict x, ptrdiff_t n)
 {
     double m = -XM_INF;
+#pragma omp simd reduction(max:m)
     for (ptrdiff_t j = 0; j < n; j++) {
         double v = (double)x[j];
         m = v > m ? v : m;
     }
     const double nm = -m;
-    double st = 0.0, cnt = 0.0;
-    for (ptrdiff_t j = 0; j < n; j++) {
-        double v = (double)x[j];
-        xm_dd t = xm_two_sum(v, nm);
-        double e = xm_exp_ftz(t.hi, t.lo);
-        int top = v == m;
-        st += top ? 0.0 : e;
-        cnt += top ? 1.0 : 0.0;
+    double level[64];
+    unsigned long long filled = 0;     /* bit k set: level[k] holds a partial sum */
+    double cnt = 0.0;
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += XENTC_PAIRWISE_BLOCK) {
+        const ptrdiff_t nb = n - j0 < XENTC_PAIRWISE_BLOCK ? n - j0 : XENTC_PAIRWISE_BLOCK;
+        const XT *restrict b = x + j0;
+        double bst = 0.0, bcnt = 0.0;
+#pragma omp simd reduction(+:bst,bcnt)
+        for (ptrdiff_t j = 0; j < nb; j++) {
+            double v = (double)b[j];
+            xm_dd t = xm_two_sum(v, nm);
+            double e = xm_exp_full(t.hi, t.lo);
+            e = v == -XM_INF ? 0.0 : e;           /* TwoSum of -inf has a NaN low part */
+            int top = v == m;
+            bst += top ? 0.0 : e;
+            bcnt += top ? 1.0 : 0.0;
+        }
+        cnt += bcnt;
+        int k = 0;
+        while (filled >> k & 1) {      /* carry: add equal-sized partial sums */
+            bst += level[k];
+            filled &= ~(1ULL << k);
+            k++;
+        }
+        level[k] = bst;
+        filled |= 1ULL << k;
     }
+    double st = 0.0;
+    for (int k = 0; k < 64; k++)
+        if (filled >> k & 1)
+            st += level[k];
     xentc_lse_state s = {m, st, cnt};
     return xentc_lse_finish(s);
 }
@@ -118,7 +180,7 @@ XM_INLINE void XN(lse_by_row)(const XT *x, ptrdiff_t ld, ptrdiff_t n_rows, ptrdi
         if (i + 1 < n_rows)
             for (ptrdiff_t q = 0; q < n_cols && q < XENTC_ROW_BLOCK; q += XN_LINE)
                 XM_PREFETCH(row + ld + q);
-        double r = xentc_lse_finish(XN(lse_scan)(row, n_cols));
+        double r = xentc_lse_finish(XN(lse_scan)(row, n_cols, 0));
         /* a result near zero is redone with exact shifts and double-accuracy exp */
         if (__builtin_fabs(r) < XN_TINY_RESULT)
             r = XN(lse_exact)(row, n_cols);
@@ -141,7 +203,9 @@ XM_INLINE void XN(lse_pair)(const XT *restrict x, ptrdiff_t n_rows, XT *restrict
         double r = m + xm_log1p01_f32acc(e);
 #else
         xm_dd d = xm_two_sum(a, -b);
-        double e = XN_EXPD(-__builtin_fabs(d.hi), d.hi > 0.0 ? -d.lo : d.lo);
+        double e = xm_exp_full(-__builtin_fabs(d.hi), d.hi > 0.0 ? -d.lo : d.lo);
+        e = d.hi == d.hi ? e : d.hi;               /* NaN in, NaN out */
+        e = __builtin_fabs(d.hi) == XM_INF ? 0.0 : e;
         double r = xm_add_dd(m, xm_log1p01_dd(e));
         r = __builtin_fabs(m) < XM_INF ? r : m + e;   /* m = +-inf: e is 0 or NaN */
 #endif
@@ -180,7 +244,8 @@ XM_INLINE void XN(lse_redo_rows)(const XT *restrict xb, ptrdiff_t C, const int *
 #pragma omp simd
     for (ptrdiff_t q = 0; q < p; q++) {
         xm_dd t = xm_two_sum(xc[q], -mk[q]);
-        ec[q] = xm_exp_ftz(t.hi, t.lo);
+        double e = xm_exp_full(t.hi, t.lo);
+        ec[q] = xc[q] == -XM_INF ? 0.0 : e;
     }
     for (ptrdiff_t k = 0; k < nr; k++) {
         double st = 0.0, cnt = 0.0;
@@ -285,8 +350,9 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
         for (ptrdiff_t i = 0; i < nb; i++) {
             double si = s[i];
             double ri = xm_m_plus_log(M, si);
-            /* the result cancels against the shift M, or flushed terms could matter */
-            int bad = (__builtin_fabs(ri) < XN_TINY_RESULT) | ((si > 0.0) & (si < 0x1p-900));
+            /* the result cancels against the shift M, or flushed terms could matter (this
+               includes s == 0: every term flushed, or a row of -inf) */
+            int bad = (__builtin_fabs(ri) < XN_TINY_RESULT) | (si < 0x1p-900);
             ob[i] = (XT)ri;
             redo[i] = bad;
             any_redo |= bad;
@@ -322,10 +388,15 @@ XENTC_ENTRY void XN(lse_rows)(const XT *x, ptrdiff_t ld, ptrdiff_t n_rows, ptrdi
         XN(lse_by_row)(x, ld, n_rows, n_cols, out);
 }
 
-/* Entry point: the partial state of n contiguous elements (one segment of a long row). */
-XENTC_ENTRY void XN(lse_partial)(const XT *x, ptrdiff_t n, xentc_lse_state *state)
+/* Entry point: the partial state of n contiguous elements (one segment of a long row);
+   exact_shift as in XN(sum_exp_below) (1 for softmax statistics). */
+XENTC_ENTRY void XN(lse_partial)(const XT *x, ptrdiff_t n, int exact_shift,
+                                xentc_lse_state *state)
 {
-    *state = XN(lse_scan)(x, n);
+    if (exact_shift)
+        *state = XN(lse_scan)(x, n, 1);
+    else
+        *state = XN(lse_scan)(x, n, 0);
 }
 
 /* Entry point: one row by the exact per-row routine (redo of a long row split in segments). */

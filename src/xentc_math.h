@@ -176,7 +176,8 @@ XM_INLINE double xm_exp_f32acc(double t)
  * c (|c| <= 2^-52 |log u|-ish).  u = 2^k (1 + f) with 1 + f in [sqrt(1/2), sqrt(2)):
  * log u = k ln2_hi + f + [k ln2_lo - f^2/2 + s (f^2/2 + R(s^2))], s = f / (2 + f).
  * The first two terms are exact doubles, so the result keeps ~0.5 ulp of relative accuracy
- * even when it is later added to a value of the opposite sign.
+ * even when it is later added to a value of the opposite sign.  The result is normalised
+ * (|lo| <= ulp(hi) / 2), so hi + lo can feed xm_exp_full's two-part argument.
  */
 XM_INLINE xm_dd xm_log_dd(double u, double c)
 {
@@ -192,8 +193,7 @@ XM_INLINE xm_dd xm_log_dd(double u, double c)
     double t2 = z * (XM_LG1 + w * (XM_LG3 + w * (XM_LG5 + w * XM_LG7)));
     double small = (s * (hfsq + (t2 + t1)) + (dk * XM_LN2_LO_LOG + c)) - hfsq;
     xm_dd r = xm_two_sum(dk * XM_LN2_HI_LOG, f);
-    r.lo += small;
-    return r;
+    return xm_two_sum(r.hi, r.lo + small);      /* normalised: |lo| <= ulp(hi) / 2 */
 }
 
 /* log1p(v) as a double-double for v >= 0 finite (u = 1 + v may round: c restores it). */
@@ -229,8 +229,7 @@ XM_INLINE xm_dd xm_log1p01_dd(double e)
     double t2 = z * (XM_LG1 + w * (XM_LG3 + w * (XM_LG5 + w * XM_LG7)));
     double small = (s * (hfsq + (t2 + t1)) + (dk * XM_LN2_LO_LOG + corr)) - hfsq;
     xm_dd r = xm_two_sum(dk * XM_LN2_HI_LOG, f);
-    r.lo += small;
-    return r;
+    return xm_two_sum(r.hi, r.lo + small);      /* normalised: |lo| <= ulp(hi) / 2 */
 }
 
 /* The same to float accuracy (relative error < 2^-33), as a double. */
@@ -255,14 +254,15 @@ XM_INLINE double xm_add_dd(double m, xm_dd L)
 }
 
 /*
- * m + log1p(v): the log-sum-exp of a row from its max m (finite) and the sum v >= 0 of
- * exp(x - m) over all elements but one maximal one.  v = +inf gives +inf, NaN gives NaN.
+ * m + log1p(v): the log-sum-exp of a row from its max m and the sum v >= 0 of exp(x - m)
+ * over all elements but one maximal one.  Non-finite m or v give m + v.
  */
 XM_INLINE double xm_m_plus_log1p(double m, double v)
 {
     double vc = v < 0x1p1000 ? v : 1.0;      /* keep the core on finite input (NaN -> 1.0) */
     double r = xm_add_dd(m, xm_log1p_dd(vc));
-    return v < 0x1p1000 ? r : m + v;          /* inf -> inf, NaN -> NaN */
+    /* v = inf or NaN, or m = +-inf or NaN: m + v is the answer (and TwoSum would give NaN) */
+    return (v < 0x1p1000) & (__builtin_fabs(m) < XM_INF) ? r : m + v;
 }
 
 /* M + log(s) for s > 0 (finite); s == 0 gives -inf, NaN gives NaN. */

@@ -11,6 +11,28 @@
  * Rows that are not finite follow scipy.special exactly (xentc_softmax_row_kind).
  */
 
+/*
+ * The state of a row, with a tail that is tiny enough for flushed terms to matter (below
+ * 2^-960; the scan flushes terms below exp(-708)) summed again exactly: the largest
+ * log_softmax output of such a row is minus that tail.
+ */
+XM_INLINE xentc_lse_state XN(lse_row_state)(const XT *x, ptrdiff_t n)
+{
+    xentc_lse_state s = XN(lse_scan)(x, n, 1);
+    if (s.cnt == 1.0 && s.st < 0x1p-960 && __builtin_fabs(s.m) < XM_INF) {
+        const double nm = -s.m;
+        double st = 0.0;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            double v = (double)x[j];
+            xm_dd t = xm_two_sum(v, nm);
+            double e = xm_exp_full(t.hi, t.lo);
+            st += (v == s.m) | (v == -XM_INF) ? 0.0 : e;
+        }
+        s.st = st;
+    }
+    return s;
+}
+
 /* The statistics of one row for the apply step: kind, max, L = log1p(v) as hi + lo. */
 typedef struct {
     int kind;
@@ -89,7 +111,7 @@ XENTC_ENTRY ptrdiff_t XN(softmax_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_r
     ptrdiff_t n_invalid = 0;
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         const XT *row = x + i * ldx;
-        XN(softmax_stats) st = XN(softmax_stats_of)(XN(lse_scan)(row, n_cols));
+        XN(softmax_stats) st = XN(softmax_stats_of)(XN(lse_row_state)(row, n_cols));
         n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
         XN(softmax_apply_row)(row, n_cols, st, y + i * ldy, log_out);
     }

@@ -69,7 +69,10 @@ def normalize_axes(axis, ndim):
         if isinstance(axis, bool):
             raise TypeError("axis must be None, an int or a tuple of ints, not bool")
         axes = (operator.index(axis),)
-    return tuple(sorted(normalize_axis_tuple(axes, ndim, argname="axis")))
+    axes = normalize_axis_tuple(axes, ndim, argname="axis", allow_duplicate=True)
+    if len(set(axes)) != len(axes):
+        raise ValueError("duplicate value in 'axis'")  # NumPy reductions' wording
+    return tuple(sorted(axes))
 
 
 def rows_view(x, axes, dtype):
