@@ -40,6 +40,15 @@ class TestChecklist:
             e = scipy_twin(name)(np.array(row))
         assert_array_equal(r, e)
 
+    @pytest.mark.parametrize("func, name", FUNCS)
+    def test_0d_warning_wording(self, func, name):
+        # scipy's log_softmax of a 0-d input ends in NumPy scalar arithmetic
+        wording = "scalar subtract" if name == "log_softmax" else "encountered in subtract"
+        for v in (np.array(-inf), inf, np.float32(inf)):
+            with pytest.warns(RuntimeWarning, match=wording):
+                r = func(v)
+            assert np.isnan(r) and np.ndim(r) == 0
+
     def test_item11_values(self):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

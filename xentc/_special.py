@@ -19,10 +19,15 @@ def _scalar_if_0d(arr):
     return arr[()] if arr.ndim == 0 else arr
 
 
-def _report_invalid_subtract():
+def _report_invalid_subtract(scalar):
     """Let NumPy report 'invalid value encountered in subtract' under the current np.errstate,
-    as scipy.special does (through NumPy) for rows whose max is infinite."""
-    np.subtract(np.full(1, np.inf), np.inf)
+    as scipy.special does (through NumPy) for rows whose max is infinite.  scipy's
+    log_softmax of a 0-d input ends in NumPy scalar arithmetic, whose message says
+    'scalar subtract'."""
+    if scalar:
+        np.float64(np.inf) - np.float64(np.inf)
+    else:
+        np.subtract(np.full(1, np.inf), np.inf)
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, n_threads=None):
@@ -135,7 +140,7 @@ def _softmax_impl(x, axis, n_threads, log_out):
     if y2.size:
         n_invalid = _core.softmax_rows(x2, y2, bool(log_out), nt)
         if n_invalid:
-            _report_invalid_subtract()
+            _report_invalid_subtract(scalar=log_out and x.ndim == 0)
     y = y2.reshape(moved_shape).transpose(np.argsort(perm))
     return _scalar_if_0d(y.astype(result, copy=False))
 
