@@ -18,7 +18,7 @@ import pytest
 
 import xentc
 
-from .conftest import lse_exact, ulp_error
+from helpers import lse_exact, ulp_error
 
 sp = pytest.importorskip("scipy.special")
 

@@ -37,15 +37,16 @@ def test_code_paths():
         _core.set_cpu_level(previous)
 
 
-def test_environment_selects_code_path():
+def test_environment_selects_code_path(tmp_path):
+    # (run outside the source tree, whose xentc/ would shadow the installed package)
     code = "from xentc import _core; print(_core.cpu_level())"
     env = dict(os.environ, XENTC_CPU_LEVEL="baseline")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True)
+                         text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "baseline"
     env["XENTC_CPU_LEVEL"] = "no-such-level"
     out = subprocess.run([sys.executable, "-W", "default", "-c", code], env=env,
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == _core.cpu_max_level()
     assert "XENTC_CPU_LEVEL" in out.stderr
 

@@ -9,7 +9,7 @@ from numpy.testing import assert_array_equal
 import xentc
 from xentc._threads import effective_n_threads
 
-from .conftest import DTYPES, N_THREADS
+from helpers import DTYPES, N_THREADS
 
 FUNCS = [
     lambda x, **kw: xentc.logsumexp(x, axis=-1, **kw),
