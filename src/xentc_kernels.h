@@ -24,6 +24,8 @@
 #  define restrict __restrict
 #endif
 
+/* Elements of type T in one cache line (for prefetching). */
+#define XENTC_LINE(T) ((ptrdiff_t)(64 / sizeof(T)))
 /* Elements per block of the one-pass row scan (the block is read twice: second time from L1). */
 #ifndef XENTC_ROW_BLOCK
 #define XENTC_ROW_BLOCK 512

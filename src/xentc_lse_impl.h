@@ -24,9 +24,6 @@
 #  define XN_TINY_RESULT 2.0
 #endif
 
-/* Number of elements of XT one cache line holds, for prefetching. */
-#define XN_LINE ((ptrdiff_t)(64 / sizeof(XT)))
-
 /* exp(v + nm) for v, nm from the data: the shift is exact for double data (TwoSum). */
 XM_INLINE double XN(exp_shifted)(double v, double nm)
 {
@@ -106,7 +103,7 @@ XM_INLINE xentc_lse_state XN(lse_scan)(const XT *restrict x, ptrdiff_t n, int ex
             m = bm;
         }
 #if XENTC_SCAN_PREFETCH
-        for (ptrdiff_t q = nb; q < 2 * nb && j0 + q < n; q += XN_LINE)
+        for (ptrdiff_t q = nb; q < 2 * nb && j0 + q < n; q += XENTC_LINE(XT))
             XM_PREFETCH(b + q);
 #endif
         const double mm = m;
@@ -178,7 +175,7 @@ XM_INLINE void XN(lse_by_row)(const XT *x, ptrdiff_t ld, ptrdiff_t n_rows, ptrdi
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         const XT *row = x + i * ld;
         if (i + 1 < n_rows)
-            for (ptrdiff_t q = 0; q < n_cols && q < XENTC_ROW_BLOCK; q += XN_LINE)
+            for (ptrdiff_t q = 0; q < n_cols && q < XENTC_ROW_BLOCK; q += XENTC_LINE(XT))
                 XM_PREFETCH(row + ld + q);
         double r = xentc_lse_finish(XN(lse_scan)(row, n_cols, 0));
         /* a result near zero is redone with exact shifts and double-accuracy exp */
@@ -263,16 +260,24 @@ XM_INLINE void XN(lse_redo_rows)(const XT *restrict xb, ptrdiff_t C, const int *
         ob[idx[k]] = (XT)rv[k];
 }
 
-/* s[i] = sum of the C values of row i of e, unrolled for the small C the flat kernel sees. */
+/*
+ * Sum of n <= XENTC_FLAT_MAX values of a short row: 8 interleaved partial sums combined as a
+ * tree, so that the rounding error grows with log2(n) rather than n (e[j] are exponentials
+ * whose relative error is ~1 ulp: the sum should not add much more).
+ */
+XM_INLINE double XN(tree_sum)(const double *restrict e, ptrdiff_t n)
+{
+    double a[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    for (ptrdiff_t j = 0; j < n; j++)
+        a[j & 7] += e[j];
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+/* s[i] = sum of row i of e (rows of C values), specialised for each small C. */
 #define XN_ROW_SUMS_CASE(CC)                                                                \
     case CC:                                                                                \
-        for (ptrdiff_t i = 0; i < nb; i++) {                                                \
-            double a = 0.0;                                                                 \
-            _Pragma("GCC unroll 16")                                                        \
-            for (ptrdiff_t j = 0; j < CC; j++)                                              \
-                a += e[i * CC + j];                                                         \
-            s[i] = a;                                                                       \
-        }                                                                                   \
+        for (ptrdiff_t i = 0; i < nb; i++)                                                  \
+            s[i] = XN(tree_sum)(e + i * CC, CC);                                            \
         break;
 
 XM_INLINE void XN(row_sums)(const double *restrict e, ptrdiff_t nb, ptrdiff_t C,
@@ -284,12 +289,8 @@ XM_INLINE void XN(row_sums)(const double *restrict e, ptrdiff_t nb, ptrdiff_t C,
     XN_ROW_SUMS_CASE(11) XN_ROW_SUMS_CASE(12) XN_ROW_SUMS_CASE(13) XN_ROW_SUMS_CASE(14)
     XN_ROW_SUMS_CASE(15) XN_ROW_SUMS_CASE(16)
     default:
-        for (ptrdiff_t i = 0; i < nb; i++) {
-            double a = 0.0;
-            for (ptrdiff_t j = 0; j < C; j++)
-                a += e[i * C + j];
-            s[i] = a;
-        }
+        for (ptrdiff_t i = 0; i < nb; i++)
+            s[i] = XN(tree_sum)(e + i * C, C);
     }
 }
 #undef XN_ROW_SUMS_CASE
@@ -335,7 +336,7 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
         const ptrdiff_t next = rest < L ? rest : L;
         const double nM = -M;
         for (ptrdiff_t k0 = 0; k0 < L; k0 += 64) {
-            for (ptrdiff_t q = k0; q < k0 + 64 && q < next; q += XN_LINE)
+            for (ptrdiff_t q = k0; q < k0 + 64 && q < next; q += XENTC_LINE(XT))
                 XM_PREFETCH(xb + L + q);
             const ptrdiff_t k1 = k0 + 64 < L ? k0 + 64 : L;
 #pragma omp simd
@@ -423,4 +424,3 @@ XENTC_ENTRY double XN(read_floor)(const XT *x, ptrdiff_t n)
 
 #undef XN_EXPD
 #undef XN_TINY_RESULT
-#undef XN_LINE

@@ -101,6 +101,210 @@ XM_INLINE void XN(softmax_apply_row)(const XT *restrict x, ptrdiff_t n, XN(softm
 }
 
 /*
+ * C == 2, contiguous rows: with e = exp(-|a - b|) (a - b exact),
+ *   softmax = (1 / (1 + e), e / (1 + e)),  log_softmax = (-log1p(e), -|a - b| - log1p(e))
+ * for (larger, smaller), vectorised across rows.  Rows with a NaN or an infinite max are
+ * rewritten afterwards by the scalar rules.
+ */
+XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT *restrict y,
+                                     int log_out)
+{
+    int any_special = 0;
+#pragma omp simd reduction(|:any_special)
+    for (ptrdiff_t i = 0; i < n_rows; i++) {
+        double a = (double)x[2 * i], b = (double)x[2 * i + 1];
+        int a_big = a >= b;
+        xm_dd d = xm_two_sum(a, -b);                /* |d| = (larger - smaller) */
+        double dh = __builtin_fabs(d.hi), dl = d.hi >= 0.0 ? d.lo : -d.lo;
+#if XT_IS_F32
+        double e = xm_exp_f32acc(-(dh + dl));
+        double big, small;
+        if (log_out) {
+            double L = xm_log1p01_f32acc(e);
+            big = -L;
+            small = -(dh + dl) - L;
+        } else {
+            big = 1.0 / (1.0 + e);
+            small = e * big;
+        }
+#else
+        double e = xm_exp_full(-dh, -dl);
+        double big, small;
+        if (log_out) {
+            xm_dd L = xm_log1p01_dd(e);
+            big = -L.hi - L.lo;
+            xm_dd t = xm_two_sum(-dh, -L.hi);
+            small = t.hi + ((t.lo - dl) - L.lo);
+        } else {
+            xm_dd L = xm_log1p01_dd(e);             /* small = exp(-|d| - log1p(e)) */
+            xm_dd t = xm_two_sum(-dh, -L.hi);
+            big = 1.0 / (1.0 + e);
+            small = xm_exp_full(t.hi, (t.lo - dl) - L.lo);
+        }
+#endif
+        y[2 * i] = (XT)(a_big ? big : small);
+        y[2 * i + 1] = (XT)(a_big ? small : big);
+        any_special |= !((__builtin_fabs(a) < XM_INF) & (__builtin_fabs(b) < XM_INF));
+    }
+    ptrdiff_t n_invalid = 0;
+    if (any_special) {
+        for (ptrdiff_t i = 0; i < n_rows; i++) {
+            const XT *r = x + 2 * i;
+            if (__builtin_fabs((double)r[0]) < XM_INF && __builtin_fabs((double)r[1]) < XM_INF)
+                continue;
+            /* a finite value next to a -inf is an ordinary row: redo it exactly */
+            xentc_lse_state s = XN(lse_row_state)(r, 2);
+            XN(softmax_stats) st = XN(softmax_stats_of)(s);
+            n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
+            XN(softmax_apply_row)(r, 2, st, y + 2 * i, log_out);
+        }
+    }
+    return n_invalid;
+}
+
+/*
+ * 3 <= C <= XENTC_FLAT_MAX, contiguous rows (chunk-flat, as XN(lse_flat)): one shift M per
+ * block of rows, e = exp(x - M) for the whole block in one vector loop (exact shifts,
+ * subnormal-correct), then per row:
+ *   softmax      y = e / s                                  (s = the row's sum of e)
+ *   log_softmax  y = (x - m) - log1p(v)  with the row's own max m and v = its tail relative
+ *                to m, sum(e below the max) / e[argmax]: the largest output keeps its
+ *                relative precision.
+ * Blocks whose max is not finite, or whose finite values span more than 700 (where e could
+ * lose precision to underflow), and rows whose sum is tiny go to the per-row routine.
+ */
+XM_INLINE ptrdiff_t XN(softmax_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
+                                     XT *restrict y, int log_out)
+{
+    enum { RMAX = XENTC_FLAT_BLOCK / 3 + 1 };
+    double e[XENTC_FLAT_BLOCK];
+    double s[RMAX], lh[RMAX], mr[RMAX];
+#if !XT_IS_F32
+    double ll[RMAX];
+#endif
+    const ptrdiff_t rb = XENTC_FLAT_BLOCK / C;
+    ptrdiff_t n_invalid = 0;
+
+    for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += rb) {
+        const ptrdiff_t nb = n_rows - i0 < rb ? n_rows - i0 : rb;
+        const ptrdiff_t L = nb * C;
+        const XT *restrict xb = x + i0 * C;
+        XT *restrict yb = y + i0 * C;
+
+        double M = -XM_INF, lo = XM_INF;
+#pragma omp simd reduction(max:M) reduction(min:lo)
+        for (ptrdiff_t k = 0; k < L; k++) {
+            double v = (double)xb[k];
+            M = v > M ? v : M;
+            double f = v > -XM_INF ? v : XM_INF;     /* ignore -inf (masked classes) */
+            lo = f < lo ? f : lo;
+        }
+        if (!(__builtin_fabs(M) < XM_INF) || M - lo > 700.0) {
+            for (ptrdiff_t i = 0; i < nb; i++) {
+                XN(softmax_stats) st = XN(softmax_stats_of)(XN(lse_row_state)(xb + i * C, C));
+                n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
+                XN(softmax_apply_row)(xb + i * C, C, st, yb + i * C, log_out);
+            }
+            continue;
+        }
+
+        const ptrdiff_t rest = (n_rows - i0 - nb) * C;
+        const ptrdiff_t next = rest < L ? rest : L;
+        const double nM = -M;
+        for (ptrdiff_t k0 = 0; k0 < L; k0 += 64) {
+            for (ptrdiff_t q = k0; q < k0 + 64 && q < next; q += XENTC_LINE(XT))
+                XM_PREFETCH(xb + L + q);
+            const ptrdiff_t k1 = k0 + 64 < L ? k0 + 64 : L;
+#pragma omp simd
+            for (ptrdiff_t k = k0; k < k1; k++) {
+                double v = (double)xb[k];
+#if XT_IS_F32
+                e[k] = xm_exp_f32acc(v + nM);
+#else
+                xm_dd t = xm_two_sum(v, nM);
+                double ek = xm_exp_full(t.hi, t.lo);
+                e[k] = v == -XM_INF ? 0.0 : ek;
+#endif
+            }
+        }
+        XN(row_sums)(e, nb, C, s);
+
+        if (!log_out) {
+            for (ptrdiff_t i = 0; i < nb; i++) {
+                const double si = s[i];
+                if (!(si >= 0x1p-900)) {             /* tiny, 0 (all -inf) or NaN */
+                    XN(softmax_stats) st =
+                        XN(softmax_stats_of)(XN(lse_row_state)(xb + i * C, C));
+                    n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
+                    XN(softmax_apply_row)(xb + i * C, C, st, yb + i * C, 0);
+                    continue;
+                }
+                for (ptrdiff_t j = 0; j < C; j++)
+                    yb[i * C + j] = (XT)(e[i * C + j] / si);
+            }
+            continue;
+        }
+
+        /* log_softmax: each row's max and tail from the stored e */
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            const XT *row = xb + i * C;
+            const double *er = e + i * C;
+            double m = (double)row[0];
+            ptrdiff_t jm = 0;
+            for (ptrdiff_t j = 1; j < C; j++) {
+                double v = (double)row[j];
+                jm = v > m ? j : jm;
+                m = v > m ? v : m;
+            }
+            double below[XENTC_FLAT_MAX], cnt = 0.0;
+            for (ptrdiff_t j = 0; j < C; j++) {
+                int top = (double)row[j] == m;
+                below[j] = top ? 0.0 : er[j];
+                cnt += top ? 1.0 : 0.0;
+            }
+            mr[i] = m;
+            lh[i] = (cnt - 1.0) + XN(tree_sum)(below, C) / er[jm];   /* v; NaN stays NaN */
+        }
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < nb; i++) {
+#if XT_IS_F32
+            lh[i] = xm_log1p_dd(lh[i]).hi;
+#else
+            xm_dd Lr = xm_log1p_dd(lh[i]);
+            lh[i] = Lr.hi;
+            ll[i] = Lr.lo;
+#endif
+        }
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            const XT *row = xb + i * C;
+            if (!(s[i] >= 0x1p-900)) {
+                XN(softmax_stats) st = XN(softmax_stats_of)(XN(lse_row_state)(row, C));
+                n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
+                XN(softmax_apply_row)(row, C, st, yb + i * C, 1);
+                continue;
+            }
+            const double nm = -mr[i], lhi = lh[i];
+#if XT_IS_F32
+            for (ptrdiff_t j = 0; j < C; j++) {
+                double v = (double)row[j];
+                yb[i * C + j] = (XT)(v == -XM_INF ? v : (v + nm) - lhi);
+            }
+#else
+            const double llo = ll[i];
+            for (ptrdiff_t j = 0; j < C; j++) {
+                double v = (double)row[j];
+                xm_dd t = xm_two_sum(v, nm);
+                xm_dd a = xm_two_sum(t.hi, -lhi);
+                double r = a.hi + ((a.lo + t.lo) - llo);
+                yb[i * C + j] = (XT)(v == -XM_INF ? v : r);
+            }
+#endif
+        }
+    }
+    return n_invalid;
+}
+
+/*
  * Entry point: softmax (log_out = 0) or log_softmax (log_out = 1) of the n_rows rows at
  * x + i * ldx into y + i * ldy.  Returns the number of rows for which NumPy would report
  * "invalid value encountered in subtract" (scipy computes inf - inf there).
@@ -108,6 +312,10 @@ XM_INLINE void XN(softmax_apply_row)(const XT *restrict x, ptrdiff_t n, XN(softm
 XENTC_ENTRY ptrdiff_t XN(softmax_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_rows,
                                       ptrdiff_t n_cols, XT *y, ptrdiff_t ldy, int log_out)
 {
+    if (n_cols == 2 && ldx == 2 && ldy == 2)
+        return XN(softmax_pair)(x, n_rows, y, log_out);
+    if (n_cols >= 3 && n_cols <= XENTC_FLAT_MAX && ldx == n_cols && ldy == n_cols)
+        return XN(softmax_flat)(x, n_rows, n_cols, y, log_out);
     ptrdiff_t n_invalid = 0;
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         const XT *row = x + i * ldx;

@@ -9,7 +9,8 @@ size of L allows (SciPy's error there is several ulps of L too).
 Measured maxima (this test's data, all three code paths): float64 <= 1.7 ulp (<= 4.0 ulp for
 rows that are already normalised log-probabilities, whose result is ~0 by cancellation;
 SciPy: up to 7.8 on the same rows), float32 <= 0.7 ulp; softmax / log_softmax element-wise
-float64 <= 2.7 / 3.3 ulp (SciPy: 31 ulp / 1e16 ulp), float32 <= 0.6 ulp.
+float64 <= 2.7 / 3.3 ulp (4.4 ulp for softmax with 3 <= C <= 48; SciPy: 31 ulp / 1e16 ulp),
+float32 <= 0.6 ulp.
 """
 
 import mpmath
@@ -86,12 +87,15 @@ def softmax_exact(x):
         return np.exp((xl - m) - L), (xl - m) - L
 
 
+# float64 softmax rows of 3 <= C <= 48 are e / sum(e) from one shared exp pass (chunk-flat),
+# a little less accurate than exp(x - m - L) of the other paths
 SOFTMAX_BOUND = {np.float64: 3.0, np.float32: 1.0}
+SOFTMAX_BOUND_FLAT = {np.float64: 4.5, np.float32: 1.0}
 LOG_SOFTMAX_BOUND = {np.float64: 3.5, np.float32: 1.0}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("C", [1, 2, 3, 10, 48, 100, 1000])
+@pytest.mark.parametrize("C", [1, 2, 3, 5, 10, 16, 48, 49, 100, 1000])
 def test_softmax_log_softmax_ulps(cpu_level, rng, dtype, C):
     n = 400 if C <= 100 else 40
     data = families(rng, n, C)
@@ -101,7 +105,8 @@ def test_softmax_log_softmax_ulps(cpu_level, rng, dtype, C):
         x = x64.astype(dtype)
         s_exact, l_exact = softmax_exact(x)
         s, ls = xentc.softmax(x, axis=1), xentc.log_softmax(x, axis=1)
-        assert ulp_error(s, s_exact, dtype).max() <= SOFTMAX_BOUND[dtype], name
+        bound = (SOFTMAX_BOUND_FLAT if 3 <= C <= 48 else SOFTMAX_BOUND)[dtype]
+        assert ulp_error(s, s_exact, dtype).max() <= bound, name
         assert ulp_error(ls, l_exact, dtype).max() <= LOG_SOFTMAX_BOUND[dtype], name
 
 
