@@ -133,8 +133,8 @@ XM_INLINE double XN(lse_exact)(const XT *restrict x, ptrdiff_t n)
         m = v > m ? v : m;
     }
     const double nm = -m;
-    double level[64];
-    unsigned long long filled = 0;     /* bit k set: level[k] holds a partial sum */
+    xm_cascade tail;
+    xm_cascade_init(&tail);
     double cnt = 0.0;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += XENTC_PAIRWISE_BLOCK) {
         const ptrdiff_t nb = n - j0 < XENTC_PAIRWISE_BLOCK ? n - j0 : XENTC_PAIRWISE_BLOCK;
@@ -151,19 +151,9 @@ XM_INLINE double XN(lse_exact)(const XT *restrict x, ptrdiff_t n)
             bcnt += top ? 1.0 : 0.0;
         }
         cnt += bcnt;
-        int k = 0;
-        while (filled >> k & 1) {      /* carry: add equal-sized partial sums */
-            bst += level[k];
-            filled &= ~(1ULL << k);
-            k++;
-        }
-        level[k] = bst;
-        filled |= 1ULL << k;
+        xm_cascade_add(&tail, bst);
     }
-    double st = 0.0;
-    for (int k = 0; k < 64; k++)
-        if (filled >> k & 1)
-            st += level[k];
+    double st = xm_cascade_total(&tail);
     xentc_lse_state s = {m, st, cnt};
     return xentc_lse_finish(s);
 }
@@ -261,12 +251,19 @@ XM_INLINE void XN(lse_redo_rows)(const XT *restrict xb, ptrdiff_t C, const int *
 }
 
 /*
- * Sum of n <= XENTC_FLAT_MAX values of a short row: 8 interleaved partial sums combined as a
- * tree, so that the rounding error grows with log2(n) rather than n (e[j] are exponentials
- * whose relative error is ~1 ulp: the sum should not add much more).
+ * Sum of n <= XENTC_FLAT_MAX values of a short row.  tree (a constant at each call site):
+ * 8 interleaved partial sums combined as a tree, so that the rounding error grows with
+ * log2(n) rather than n (for softmax, whose outputs are e / sum); otherwise in order, ~10%
+ * faster (log-sum-exp: rows where the sum's error could show are redone exactly).
  */
-XM_INLINE double XN(tree_sum)(const double *restrict e, ptrdiff_t n)
+XM_INLINE double XN(short_sum)(const double *restrict e, ptrdiff_t n, int tree)
 {
+    if (!tree) {
+        double a = 0.0;
+        for (ptrdiff_t j = 0; j < n; j++)
+            a += e[j];
+        return a;
+    }
     double a[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     for (ptrdiff_t j = 0; j < n; j++)
         a[j & 7] += e[j];
@@ -277,10 +274,10 @@ XM_INLINE double XN(tree_sum)(const double *restrict e, ptrdiff_t n)
 #define XN_ROW_SUMS_CASE(CC)                                                                \
     case CC:                                                                                \
         for (ptrdiff_t i = 0; i < nb; i++)                                                  \
-            s[i] = XN(tree_sum)(e + i * CC, CC);                                            \
+            s[i] = XN(short_sum)(e + i * CC, CC, tree);                                     \
         break;
 
-XM_INLINE void XN(row_sums)(const double *restrict e, ptrdiff_t nb, ptrdiff_t C,
+XM_INLINE void XN(row_sums)(const double *restrict e, ptrdiff_t nb, ptrdiff_t C, int tree,
                             double *restrict s)
 {
     switch (C) {
@@ -290,7 +287,7 @@ XM_INLINE void XN(row_sums)(const double *restrict e, ptrdiff_t nb, ptrdiff_t C,
     XN_ROW_SUMS_CASE(15) XN_ROW_SUMS_CASE(16)
     default:
         for (ptrdiff_t i = 0; i < nb; i++)
-            s[i] = XN(tree_sum)(e + i * C, C);
+            s[i] = XN(short_sum)(e + i * C, C, tree);
     }
 }
 #undef XN_ROW_SUMS_CASE
@@ -344,7 +341,7 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
                 e[k] = XN(exp_shifted)((double)xb[k], nM);
         }
 
-        XN(row_sums)(e, nb, C, s);
+        XN(row_sums)(e, nb, C, 0, s);
 
         int any_redo = 0;
 #pragma omp simd reduction(|:any_redo)

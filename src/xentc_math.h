@@ -274,4 +274,38 @@ XM_INLINE double xm_m_plus_log(double M, double s)
     return s != s ? s : r;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Pairwise summation of a stream of partial sums                                          */
+/* ---------------------------------------------------------------------------------------- */
+
+/* A binary cascade: partial sums of equal weight are added together (like a binary counter),
+   so n values are combined with O(log n) rounding error growth, in O(log n) memory. */
+typedef struct {
+    double level[64];
+    unsigned long long filled;     /* bit k set: level[k] holds a partial sum */
+} xm_cascade;
+
+XM_INLINE void xm_cascade_init(xm_cascade *c) { c->filled = 0; }
+
+XM_INLINE void xm_cascade_add(xm_cascade *c, double v)
+{
+    int k = 0;
+    while (c->filled >> k & 1) {
+        v += c->level[k];
+        c->filled &= ~(1ULL << k);
+        k++;
+    }
+    c->level[k] = v;
+    c->filled |= 1ULL << k;
+}
+
+XM_INLINE double xm_cascade_total(const xm_cascade *c)
+{
+    double s = 0.0;
+    for (int k = 0; k < 64; k++)
+        if (c->filled >> k & 1)
+            s += c->level[k];
+    return s;
+}
+
 #endif /* XENTC_MATH_H */

@@ -61,15 +61,17 @@ XM_INLINE void XN(softmax_apply_row)(const XT *restrict x, ptrdiff_t n, XN(softm
     if (st.kind == XENTC_ROW_FINITE) {
         const double nm = -st.m, lhi = st.lhi, llo = st.llo;
         if (log_out) {
+            /* y = x - c with c = m + L as a double-double (chi + clo): one TwoSum per element */
+            xm_dd c = xm_two_sum(st.m, lhi);
+            const double nchi = -c.hi, clo = c.lo + llo;
 #pragma omp simd
             for (ptrdiff_t j = 0; j < n; j++) {
                 double v = (double)x[j];
 #if XT_IS_F32
-                double r = (v + nm) - (lhi + llo);
+                double r = (v + nchi) - clo;
 #else
-                xm_dd t = xm_two_sum(v, nm);
-                xm_dd a = xm_two_sum(t.hi, -lhi);
-                double r = a.hi + ((a.lo + t.lo) - llo);
+                xm_dd t = xm_two_sum(v, nchi);
+                double r = t.hi + (t.lo - clo);
 #endif
                 y[j] = (XT)(v == -XM_INF ? v : r);   /* TwoSum of -inf has a NaN low part */
             }
@@ -99,6 +101,138 @@ XM_INLINE void XN(softmax_apply_row)(const XT *restrict x, ptrdiff_t n, XN(softm
         }
     }
 }
+
+/*
+ * softmax of one row (any length, contiguous output) with one exp per element: the row max m,
+ * then e = exp(x - m) (exact shift) written to y while summing S = sum(e) (XENTC_LANES
+ * partial sums), then y = e / S, formed as q = e * (1/S) plus one Newton correction
+ * (q + (e - q S) / S, two FMAs) so that it is e / S to half an ulp.  For rows whose max is
+ * not finite the statistics path writes scipy's values; returns 1 for the rows NumPy warns on.
+ */
+XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restrict y)
+{
+    double m = -XM_INF;
+#pragma omp simd reduction(max:m)
+    for (ptrdiff_t j = 0; j < n; j++) {
+        double v = (double)x[j];
+        m = v > m ? v : m;
+    }
+    if (!(__builtin_fabs(m) < XM_INF)) {
+        XN(softmax_stats) st = XN(softmax_stats_of)(XN(lse_row_state)(x, n));
+        XN(softmax_apply_row)(x, n, st, y, 0);
+        return st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
+    }
+    /* the maxima (e = 1) are counted apart from the tail: added to a partial sum, 1.0 would
+       absorb tail terms below half its ulp.  The tail is summed by XENTC_LANES partial sums
+       per block of XENTC_ROW_BLOCK elements, the block sums combined pairwise. */
+    const double nm = -m;
+    xm_cascade tail;
+    xm_cascade_init(&tail);
+    double cnt = 0.0;
+    for (ptrdiff_t b0 = 0; b0 < n; b0 += XENTC_ROW_BLOCK) {
+        const ptrdiff_t nb = n - b0 < XENTC_ROW_BLOCK ? n - b0 : XENTC_ROW_BLOCK;
+        const XT *restrict xb = x + b0;
+        XT *restrict yb = y + b0;
+        double acc[XENTC_LANES], tops[XENTC_LANES];
+        for (int l = 0; l < XENTC_LANES; l++)
+            acc[l] = tops[l] = 0.0;
+        for (ptrdiff_t j0 = 0; j0 < nb; j0 += XENTC_LANES) {
+            const int w = nb - j0 < XENTC_LANES ? (int)(nb - j0) : XENTC_LANES;
+#pragma omp simd
+            for (int l = 0; l < w; l++) {
+                double v = (double)xb[j0 + l];
+#if XT_IS_F32
+                double e = xm_exp_f32acc(v + nm);
+                yb[j0 + l] = (XT)e;
+#else
+                xm_dd t = xm_two_sum(v, nm);
+                double e = xm_exp_full(t.hi, t.lo);
+                e = v == -XM_INF ? 0.0 : e;
+                yb[j0 + l] = e;
+#endif
+                int top = v == m;
+                acc[l] += top ? 0.0 : e;
+                tops[l] += top ? 1.0 : 0.0;
+            }
+        }
+        for (int w = XENTC_LANES / 2; w > 0; w /= 2)
+            for (int l = 0; l < w; l++) {
+                acc[l] += acc[l + w];
+                tops[l] += tops[l + w];
+            }
+        xm_cascade_add(&tail, acc[0]);
+        cnt += tops[0];
+    }
+    const double S = cnt + xm_cascade_total(&tail), inv = 1.0 / S;
+#if XT_IS_F32
+    /* float outputs: the float-rounded e times 1/S in double is within 2^-24 relative of
+       exp(x - m) / S, i.e. an ulp of float; recompute the float from double for 1/2 ulp */
+#pragma omp simd
+    for (ptrdiff_t j = 0; j < n; j++) {
+        double v = (double)x[j];
+        y[j] = (XT)(xm_exp_f32acc(v + nm) * inv);
+    }
+#else
+#pragma omp simd
+    for (ptrdiff_t j = 0; j < n; j++) {
+        double e = y[j];
+        double q = e * inv;
+        y[j] = q + (e - q * S) * inv;
+    }
+#endif
+    return 0;
+}
+
+/*
+ * For each of nb rows of C values (and their stored e = exp(x - M)): m[i] the row max,
+ * cnt[i] the number of maxima, st[i] the sum of e below the max (8-way tree), em[i] the e of
+ * the first maximum.  Unrolled per small C.
+ */
+XM_INLINE void XN(row_max_tail_c)(const XT *restrict x, const double *restrict e, ptrdiff_t nb,
+                                  ptrdiff_t C, double *restrict m, double *restrict st,
+                                  double *restrict em, double *restrict cnt)
+{
+    for (ptrdiff_t i = 0; i < nb; i++) {
+        const XT *row = x + i * C;
+        const double *er = e + i * C;
+        double mm = (double)row[0], emax = er[0];
+        for (ptrdiff_t j = 1; j < C; j++) {
+            double v = (double)row[j];
+            emax = v > mm ? er[j] : emax;
+            mm = v > mm ? v : mm;
+        }
+        double a[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, c = 0.0;
+        for (ptrdiff_t j = 0; j < C; j++) {
+            int top = (double)row[j] == mm;
+            a[j & 7] += top ? 0.0 : er[j];
+            c += top ? 1.0 : 0.0;
+        }
+        m[i] = mm;
+        st[i] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+        em[i] = emax;
+        cnt[i] = c;
+    }
+}
+
+#define XN_ROW_MAX_TAIL_CASE(CC)                                                            \
+    case CC:                                                                                \
+        XN(row_max_tail_c)(x, e, nb, CC, m, st, em, cnt);                                   \
+        break;
+
+XM_INLINE void XN(row_max_tail)(const XT *restrict x, const double *restrict e, ptrdiff_t nb,
+                                ptrdiff_t C, double *restrict m, double *restrict st,
+                                double *restrict em, double *restrict cnt)
+{
+    switch (C) {
+    XN_ROW_MAX_TAIL_CASE(3) XN_ROW_MAX_TAIL_CASE(4) XN_ROW_MAX_TAIL_CASE(5)
+    XN_ROW_MAX_TAIL_CASE(6) XN_ROW_MAX_TAIL_CASE(7) XN_ROW_MAX_TAIL_CASE(8)
+    XN_ROW_MAX_TAIL_CASE(9) XN_ROW_MAX_TAIL_CASE(10) XN_ROW_MAX_TAIL_CASE(12)
+    XN_ROW_MAX_TAIL_CASE(16)
+    default:
+        XN(row_max_tail_c)(x, e, nb, C, m, st, em, cnt);
+    }
+}
+#undef XN_ROW_MAX_TAIL_CASE
 
 /*
  * C == 2, contiguous rows: with e = exp(-|a - b|) (a - b exact),
@@ -178,10 +312,7 @@ XM_INLINE ptrdiff_t XN(softmax_flat)(const XT *restrict x, ptrdiff_t n_rows, ptr
 {
     enum { RMAX = XENTC_FLAT_BLOCK / 3 + 1 };
     double e[XENTC_FLAT_BLOCK];
-    double s[RMAX], lh[RMAX], mr[RMAX];
-#if !XT_IS_F32
-    double ll[RMAX];
-#endif
+    double s[RMAX], lh[RMAX], ll[RMAX], mr[RMAX];
     const ptrdiff_t rb = XENTC_FLAT_BLOCK / C;
     ptrdiff_t n_invalid = 0;
 
@@ -227,9 +358,8 @@ XM_INLINE ptrdiff_t XN(softmax_flat)(const XT *restrict x, ptrdiff_t n_rows, ptr
 #endif
             }
         }
-        XN(row_sums)(e, nb, C, s);
-
         if (!log_out) {
+            XN(row_sums)(e, nb, C, 1, s);
             for (ptrdiff_t i = 0; i < nb; i++) {
                 const double si = s[i];
                 if (!(si >= 0x1p-900)) {             /* tiny, 0 (all -inf) or NaN */
@@ -245,60 +375,40 @@ XM_INLINE ptrdiff_t XN(softmax_flat)(const XT *restrict x, ptrdiff_t n_rows, ptr
             continue;
         }
 
-        /* log_softmax: each row's max and tail from the stored e */
-        for (ptrdiff_t i = 0; i < nb; i++) {
-            const XT *row = xb + i * C;
-            const double *er = e + i * C;
-            double m = (double)row[0];
-            ptrdiff_t jm = 0;
-            for (ptrdiff_t j = 1; j < C; j++) {
-                double v = (double)row[j];
-                jm = v > m ? j : jm;
-                m = v > m ? v : m;
-            }
-            double below[XENTC_FLAT_MAX], cnt = 0.0;
-            for (ptrdiff_t j = 0; j < C; j++) {
-                int top = (double)row[j] == m;
-                below[j] = top ? 0.0 : er[j];
-                cnt += top ? 1.0 : 0.0;
-            }
-            mr[i] = m;
-            lh[i] = (cnt - 1.0) + XN(tree_sum)(below, C) / er[jm];   /* v; NaN stays NaN */
-        }
+        /* log_softmax: each row's max m, count of maxima, and tail sum below m relative to
+           e[argmax] (unrolled per C); then, vectorised over the rows, c = m + log1p(v) as a
+           double-double; then y = x - c */
+        XN(row_max_tail)(xb, e, nb, C, mr, lh, ll, s);
 #pragma omp simd
         for (ptrdiff_t i = 0; i < nb; i++) {
-#if XT_IS_F32
-            lh[i] = xm_log1p_dd(lh[i]).hi;
-#else
-            xm_dd Lr = xm_log1p_dd(lh[i]);
-            lh[i] = Lr.hi;
-            ll[i] = Lr.lo;
-#endif
+            double v = (s[i] - 1.0) + lh[i] / ll[i];          /* (cnt - 1) + st / e[argmax] */
+            xm_dd Lr = xm_log1p_dd(v < 0x1p1000 ? v : 0.0);
+            xm_dd c = xm_two_sum(mr[i], Lr.hi);
+            lh[i] = c.hi;
+            ll[i] = c.lo + Lr.lo;
+            s[i] = v;                                          /* NaN rows keep NaN here */
         }
         for (ptrdiff_t i = 0; i < nb; i++) {
             const XT *row = xb + i * C;
-            if (!(s[i] >= 0x1p-900)) {
+            XT *yr = yb + i * C;
+            if (!(s[i] < 0x1p1000) || !(ll[i] == ll[i]) || !(lh[i] == lh[i])) {
+                /* NaN, all -inf (e[argmax] = 0) or a tiny row: the statistics path */
                 XN(softmax_stats) st = XN(softmax_stats_of)(XN(lse_row_state)(row, C));
                 n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
-                XN(softmax_apply_row)(row, C, st, yb + i * C, 1);
+                XN(softmax_apply_row)(row, C, st, yr, 1);
                 continue;
             }
-            const double nm = -mr[i], lhi = lh[i];
+            const double nchi = -lh[i], clo = ll[i];
+            for (ptrdiff_t j = 0; j < C; j++) {
+                double v = (double)row[j];
 #if XT_IS_F32
-            for (ptrdiff_t j = 0; j < C; j++) {
-                double v = (double)row[j];
-                yb[i * C + j] = (XT)(v == -XM_INF ? v : (v + nm) - lhi);
-            }
+                double r = (v + nchi) - clo;
 #else
-            const double llo = ll[i];
-            for (ptrdiff_t j = 0; j < C; j++) {
-                double v = (double)row[j];
-                xm_dd t = xm_two_sum(v, nm);
-                xm_dd a = xm_two_sum(t.hi, -lhi);
-                double r = a.hi + ((a.lo + t.lo) - llo);
-                yb[i * C + j] = (XT)(v == -XM_INF ? v : r);
-            }
+                xm_dd t = xm_two_sum(v, nchi);
+                double r = t.hi + (t.lo - clo);
 #endif
+                yr[j] = (XT)(v == -XM_INF ? v : r);
+            }
         }
     }
     return n_invalid;
@@ -319,6 +429,10 @@ XENTC_ENTRY ptrdiff_t XN(softmax_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_r
     ptrdiff_t n_invalid = 0;
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         const XT *row = x + i * ldx;
+        if (!log_out) {
+            n_invalid += XN(softmax_row)(row, n_cols, y + i * ldy);
+            continue;
+        }
         XN(softmax_stats) st = XN(softmax_stats_of)(XN(lse_row_state)(row, n_cols));
         n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
         XN(softmax_apply_row)(row, n_cols, st, y + i * ldy, log_out);
