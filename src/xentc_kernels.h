@@ -36,8 +36,13 @@
 #define XENTC_LANES 32
 /* Terms per vectorised block of the pairwise (exact) summation. */
 #define XENTC_PAIRWISE_BLOCK 128
-/* Largest row length handled chunk-flat; longer rows are scanned one by one. */
+/* Row lengths handled by the small-row kernels: log-sum-exp is chunk-flat for
+   XENTC_FLAT_MIN_C <= C <= XENTC_FLAT_MAX and transposed-block below; softmax is
+   transposed-block for 3 <= C <= XENTC_FLAT_MAX.  Longer rows are scanned one by one. */
+#define XENTC_FLAT_MIN_C 8
 #define XENTC_FLAT_MAX 48
+/* Most rows in one transposed block (XENTC_FLAT_BLOCK / 3, a multiple of 8). */
+#define XENTC_TB_ROWS 680
 /* Rows longer than this are split in segments of XENTC_SEGMENT elements, processed in
    parallel and merged in a fixed order (so that one long row still uses every thread). */
 #define XENTC_SEGMENT_ABOVE 262144
@@ -110,10 +115,28 @@ static inline int xentc_softmax_row_kind(xentc_lse_state s)
     return XENTC_ROW_FINITE;
 }
 
-/* Rows of a chunk-flat block: thread splits on multiples of this keep results bit-identical. */
+/* Rows per transposed block for rows of C values: ~XENTC_FLAT_BLOCK elements, a multiple
+   of 8 rows. */
+static inline ptrdiff_t xentc_tb_rows(ptrdiff_t C)
+{
+    ptrdiff_t r = (XENTC_FLAT_BLOCK / C) & ~(ptrdiff_t)7;
+    return r < 8 ? 8 : r;
+}
+
+/* Rows of a chunk-flat block: thread splits on multiples of this keep results bit-identical
+   (the other kernels compute every row on its own). */
 static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 {
-    return (n_cols >= 3 && n_cols <= XENTC_FLAT_MAX) ? XENTC_FLAT_BLOCK / n_cols : 1;
+    return (n_cols >= XENTC_FLAT_MIN_C && n_cols <= XENTC_FLAT_MAX) ? XENTC_FLAT_BLOCK / n_cols
+                                                                   : 1;
+}
+
+/* xentc_lse_finish without branches, for vector loops (same results). */
+static inline double xentc_lse_finish_simd(xentc_lse_state s)
+{
+    double r = xm_m_plus_log1p(s.m, s.st + (s.cnt - 1.0));
+    r = s.m == -XM_INF ? s.m : r;           /* all -inf (cnt counts them: v >= 0) */
+    return s.st != s.st ? s.st : r;
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -145,7 +145,7 @@ XM_INLINE double XN(lse_exact)(const XT *restrict x, ptrdiff_t n)
             double v = (double)b[j];
             xm_dd t = xm_two_sum(v, nm);
             double e = xm_exp_full(t.hi, t.lo);
-            e = v == -XM_INF ? 0.0 : e;           /* TwoSum of -inf has a NaN low part */
+            e = t.hi == -XM_INF ? 0.0 : e;        /* TwoSum of -inf has a NaN low part */
             int top = v == m;
             bst += top ? 0.0 : e;
             bcnt += top ? 1.0 : 0.0;
@@ -292,6 +292,81 @@ XM_INLINE void XN(row_sums)(const double *restrict e, ptrdiff_t nb, ptrdiff_t C,
 }
 #undef XN_ROW_SUMS_CASE
 
+/* Transpose a block of nb rows of C values into xt (xt[j * R + i] = x[i, j]), as doubles,
+   and the max of each row into m[i] (NaN ignored). */
+XM_INLINE void XN(transpose_max)(const XT *restrict x, ptrdiff_t nb, ptrdiff_t C, ptrdiff_t R,
+                                 double *restrict xt, double *restrict m)
+{
+#pragma omp simd
+    for (ptrdiff_t i = 0; i < nb; i++)
+        m[i] = -XM_INF;
+    for (ptrdiff_t j = 0; j < C; j++) {
+        double *restrict xj = xt + j * R;
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            double v = (double)x[i * C + j];
+            xj[i] = v;
+            m[i] = v > m[i] ? v : m[i];
+        }
+    }
+}
+
+/* The inverse: y[i, j] = yt[j * R + i] for nb rows of C values. */
+XM_INLINE void XN(transpose_store)(const double *restrict yt, ptrdiff_t nb, ptrdiff_t C,
+                                   ptrdiff_t R, XT *restrict y)
+{
+    for (ptrdiff_t j = 0; j < C; j++) {
+        const double *restrict yj = yt + j * R;
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < nb; i++)
+            y[i * C + j] = (XT)yj[i];
+    }
+}
+
+/*
+ * 3 <= C < XENTC_FLAT_MIN_C, contiguous rows: log-sum-exp vectorised across rows through a
+ * transposed block (see XN(softmax_tb)): each row's own max, exact shifts, the tail summed
+ * apart from the maxima.  Exact per row, no redo needed; faster than chunk-flat for the
+ * smallest C, where chunk-flat must redo many rows (results near zero are common).
+ */
+XM_INLINE void XN(lse_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
+                          XT *restrict out)
+{
+    double xt[XENTC_FLAT_BLOCK];
+    double m[XENTC_TB_ROWS], st[XENTC_TB_ROWS], cnt[XENTC_TB_ROWS];
+    const ptrdiff_t R = xentc_tb_rows(C);
+    for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += R) {
+        const ptrdiff_t nb = n_rows - i0 < R ? n_rows - i0 : R;
+        const XT *restrict xb = x + i0 * C;
+        const ptrdiff_t L = nb * C, rest = (n_rows - i0 - nb) * C;
+        const ptrdiff_t next = rest < L ? rest : L;
+        for (ptrdiff_t q = 0; q < next; q += XENTC_LINE(XT))
+            XM_PREFETCH(xb + L + q);
+        XN(transpose_max)(xb, nb, C, R, xt, m);
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < nb; i++)
+            st[i] = cnt[i] = 0.0;
+        for (ptrdiff_t j = 0; j < C; j++) {
+            const double *restrict xj = xt + j * R;
+#pragma omp simd
+            for (ptrdiff_t i = 0; i < nb; i++) {
+                double v = xj[i], mm = m[i];
+                xm_dd t = xm_two_sum(v, -mm);
+                double e = xm_exp_full(t.hi, t.lo);
+                e = t.hi == -XM_INF ? 0.0 : e;        /* TwoSum of -inf has a NaN low part */
+                int top = v == mm;
+                st[i] += top ? 0.0 : e;
+                cnt[i] += top ? 1.0 : 0.0;
+            }
+        }
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            xentc_lse_state s = {m[i], st[i], cnt[i]};
+            out[i0 + i] = (XT)xentc_lse_finish_simd(s);
+        }
+    }
+}
+
 /*
  * 3 <= C <= XENTC_FLAT_MAX, contiguous rows ("chunk-flat"): for each block of whole rows
  * (~XENTC_FLAT_BLOCK elements, L1-resident) one max M over the block, then exp(x - M) over the
@@ -380,7 +455,9 @@ XENTC_ENTRY void XN(lse_rows)(const XT *x, ptrdiff_t ld, ptrdiff_t n_rows, ptrdi
             out[i] = x[i * ld];
     } else if (n_cols == 2 && ld == 2)
         XN(lse_pair)(x, n_rows, out);
-    else if (n_cols >= 3 && n_cols <= XENTC_FLAT_MAX && ld == n_cols)
+    else if (n_cols >= 3 && n_cols < XENTC_FLAT_MIN_C && ld == n_cols)
+        XN(lse_tb)(x, n_rows, n_cols, out);
+    else if (n_cols >= XENTC_FLAT_MIN_C && n_cols <= XENTC_FLAT_MAX && ld == n_cols)
         XN(lse_flat)(x, n_rows, n_cols, out);
     else
         XN(lse_by_row)(x, ld, n_rows, n_cols, out);

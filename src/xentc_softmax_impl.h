@@ -147,7 +147,7 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
 #else
                 xm_dd t = xm_two_sum(v, nm);
                 double e = xm_exp_full(t.hi, t.lo);
-                e = v == -XM_INF ? 0.0 : e;
+                e = t.hi == -XM_INF ? 0.0 : e;
                 yb[j0 + l] = e;
 #endif
                 int top = v == m;
@@ -182,57 +182,6 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
 #endif
     return 0;
 }
-
-/*
- * For each of nb rows of C values (and their stored e = exp(x - M)): m[i] the row max,
- * cnt[i] the number of maxima, st[i] the sum of e below the max (8-way tree), em[i] the e of
- * the first maximum.  Unrolled per small C.
- */
-XM_INLINE void XN(row_max_tail_c)(const XT *restrict x, const double *restrict e, ptrdiff_t nb,
-                                  ptrdiff_t C, double *restrict m, double *restrict st,
-                                  double *restrict em, double *restrict cnt)
-{
-    for (ptrdiff_t i = 0; i < nb; i++) {
-        const XT *row = x + i * C;
-        const double *er = e + i * C;
-        double mm = (double)row[0], emax = er[0];
-        for (ptrdiff_t j = 1; j < C; j++) {
-            double v = (double)row[j];
-            emax = v > mm ? er[j] : emax;
-            mm = v > mm ? v : mm;
-        }
-        double a[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, c = 0.0;
-        for (ptrdiff_t j = 0; j < C; j++) {
-            int top = (double)row[j] == mm;
-            a[j & 7] += top ? 0.0 : er[j];
-            c += top ? 1.0 : 0.0;
-        }
-        m[i] = mm;
-        st[i] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-        em[i] = emax;
-        cnt[i] = c;
-    }
-}
-
-#define XN_ROW_MAX_TAIL_CASE(CC)                                                            \
-    case CC:                                                                                \
-        XN(row_max_tail_c)(x, e, nb, CC, m, st, em, cnt);                                   \
-        break;
-
-XM_INLINE void XN(row_max_tail)(const XT *restrict x, const double *restrict e, ptrdiff_t nb,
-                                ptrdiff_t C, double *restrict m, double *restrict st,
-                                double *restrict em, double *restrict cnt)
-{
-    switch (C) {
-    XN_ROW_MAX_TAIL_CASE(3) XN_ROW_MAX_TAIL_CASE(4) XN_ROW_MAX_TAIL_CASE(5)
-    XN_ROW_MAX_TAIL_CASE(6) XN_ROW_MAX_TAIL_CASE(7) XN_ROW_MAX_TAIL_CASE(8)
-    XN_ROW_MAX_TAIL_CASE(9) XN_ROW_MAX_TAIL_CASE(10) XN_ROW_MAX_TAIL_CASE(12)
-    XN_ROW_MAX_TAIL_CASE(16)
-    default:
-        XN(row_max_tail_c)(x, e, nb, C, m, st, em, cnt);
-    }
-}
-#undef XN_ROW_MAX_TAIL_CASE
 
 /*
  * C == 2, contiguous rows: with e = exp(-|a - b|) (a - b exact),
@@ -297,117 +246,127 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
 }
 
 /*
- * 3 <= C <= XENTC_FLAT_MAX, contiguous rows (chunk-flat, as XN(lse_flat)): one shift M per
- * block of rows, e = exp(x - M) for the whole block in one vector loop (exact shifts,
- * subnormal-correct), then per row:
- *   softmax      y = e / s                                  (s = the row's sum of e)
- *   log_softmax  y = (x - m) - log1p(v)  with the row's own max m and v = its tail relative
- *                to m, sum(e below the max) / e[argmax]: the largest output keeps its
- *                relative precision.
- * Blocks whose max is not finite, or whose finite values span more than 700 (where e could
- * lose precision to underflow), and rows whose sum is tiny go to the per-row routine.
+ * 3 <= C <= XENTC_FLAT_MAX, contiguous rows, vectorised across rows: each block of rows is
+ * transposed into L1 scratch (xt[j * R + i] = x[i, j], which also yields each row's max), so
+ * that every later step is a unit-stride vector loop over the rows: e = exp(x - m) with the
+ * row's own max (exact shift) and the sum of the tail below the max, then per row
+ *   softmax      y = e / S          (S = count of maxima + tail; 1/S and a Newton step)
+ *   log_softmax  y = x - (m + L)    (L = log1p(S - 1), m + L as a double-double)
+ * written back through the transpose.  Every row is computed on its own: results do not
+ * depend on the other rows.  Rows with a NaN or an infinite max go to the per-row routine.
  */
-XM_INLINE ptrdiff_t XN(softmax_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
-                                     XT *restrict y, int log_out)
+XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
+                                   XT *restrict y, int log_out)
 {
-    enum { RMAX = XENTC_FLAT_BLOCK / 3 + 1 };
-    double e[XENTC_FLAT_BLOCK];
-    double s[RMAX], lh[RMAX], ll[RMAX], mr[RMAX];
-    const ptrdiff_t rb = XENTC_FLAT_BLOCK / C;
+    double xt[XENTC_FLAT_BLOCK], et[XENTC_FLAT_BLOCK];
+    double m[XENTC_TB_ROWS], st[XENTC_TB_ROWS], cnt[XENTC_TB_ROWS], c1[XENTC_TB_ROWS],
+        c2[XENTC_TB_ROWS], st4[4 * XENTC_TB_ROWS];
+    const ptrdiff_t R = xentc_tb_rows(C);
     ptrdiff_t n_invalid = 0;
 
-    for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += rb) {
-        const ptrdiff_t nb = n_rows - i0 < rb ? n_rows - i0 : rb;
-        const ptrdiff_t L = nb * C;
+    for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += R) {
+        const ptrdiff_t nb = n_rows - i0 < R ? n_rows - i0 : R;
         const XT *restrict xb = x + i0 * C;
         XT *restrict yb = y + i0 * C;
-
-        double M = -XM_INF, lo = XM_INF;
-#pragma omp simd reduction(max:M) reduction(min:lo)
-        for (ptrdiff_t k = 0; k < L; k++) {
-            double v = (double)xb[k];
-            M = v > M ? v : M;
-            double f = v > -XM_INF ? v : XM_INF;     /* ignore -inf (masked classes) */
-            lo = f < lo ? f : lo;
-        }
-        if (!(__builtin_fabs(M) < XM_INF) || M - lo > 700.0) {
-            for (ptrdiff_t i = 0; i < nb; i++) {
-                XN(softmax_stats) st = XN(softmax_stats_of)(XN(lse_row_state)(xb + i * C, C));
-                n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
-                XN(softmax_apply_row)(xb + i * C, C, st, yb + i * C, log_out);
-            }
-            continue;
-        }
-
-        const ptrdiff_t rest = (n_rows - i0 - nb) * C;
+        const ptrdiff_t L = nb * C, rest = (n_rows - i0 - nb) * C;
         const ptrdiff_t next = rest < L ? rest : L;
-        const double nM = -M;
-        for (ptrdiff_t k0 = 0; k0 < L; k0 += 64) {
-            for (ptrdiff_t q = k0; q < k0 + 64 && q < next; q += XENTC_LINE(XT))
-                XM_PREFETCH(xb + L + q);
-            const ptrdiff_t k1 = k0 + 64 < L ? k0 + 64 : L;
-#pragma omp simd
-            for (ptrdiff_t k = k0; k < k1; k++) {
-                double v = (double)xb[k];
-#if XT_IS_F32
-                e[k] = xm_exp_f32acc(v + nM);
-#else
-                xm_dd t = xm_two_sum(v, nM);
-                double ek = xm_exp_full(t.hi, t.lo);
-                e[k] = v == -XM_INF ? 0.0 : ek;
-#endif
-            }
-        }
-        if (!log_out) {
-            XN(row_sums)(e, nb, C, 1, s);
-            for (ptrdiff_t i = 0; i < nb; i++) {
-                const double si = s[i];
-                if (!(si >= 0x1p-900)) {             /* tiny, 0 (all -inf) or NaN */
-                    XN(softmax_stats) st =
-                        XN(softmax_stats_of)(XN(lse_row_state)(xb + i * C, C));
-                    n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
-                    XN(softmax_apply_row)(xb + i * C, C, st, yb + i * C, 0);
-                    continue;
-                }
-                for (ptrdiff_t j = 0; j < C; j++)
-                    yb[i * C + j] = (XT)(e[i * C + j] / si);
-            }
-            continue;
-        }
+        for (ptrdiff_t q = 0; q < next; q += XENTC_LINE(XT))
+            XM_PREFETCH(xb + L + q);
 
-        /* log_softmax: each row's max m, count of maxima, and tail sum below m relative to
-           e[argmax] (unrolled per C); then, vectorised over the rows, c = m + log1p(v) as a
-           double-double; then y = x - c */
-        XN(row_max_tail)(xb, e, nb, C, mr, lh, ll, s);
-#pragma omp simd
+        XN(transpose_max)(xb, nb, C, R, xt, m);
+        int any_special = 0;
+#pragma omp simd reduction(|:any_special)
         for (ptrdiff_t i = 0; i < nb; i++) {
-            double v = (s[i] - 1.0) + lh[i] / ll[i];          /* (cnt - 1) + st / e[argmax] */
-            xm_dd Lr = xm_log1p_dd(v < 0x1p1000 ? v : 0.0);
-            xm_dd c = xm_two_sum(mr[i], Lr.hi);
-            lh[i] = c.hi;
-            ll[i] = c.lo + Lr.lo;
-            s[i] = v;                                          /* NaN rows keep NaN here */
+            st4[i] = st4[R + i] = st4[2 * R + i] = st4[3 * R + i] = 0.0;
+            cnt[i] = 0.0;
+            any_special |= !(__builtin_fabs(m[i]) < XM_INF);
         }
-        for (ptrdiff_t i = 0; i < nb; i++) {
-            const XT *row = xb + i * C;
-            XT *yr = yb + i * C;
-            if (!(s[i] < 0x1p1000) || !(ll[i] == ll[i]) || !(lh[i] == lh[i])) {
-                /* NaN, all -inf (e[argmax] = 0) or a tiny row: the statistics path */
-                XN(softmax_stats) st = XN(softmax_stats_of)(XN(lse_row_state)(row, C));
-                n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
-                XN(softmax_apply_row)(row, C, st, yr, 1);
-                continue;
-            }
-            const double nchi = -lh[i], clo = ll[i];
-            for (ptrdiff_t j = 0; j < C; j++) {
-                double v = (double)row[j];
+        /* the tail of each row in 4 interleaved partial sums (st4[j % 4]) */
+        for (ptrdiff_t j = 0; j < C; j++) {
+            const double *restrict xj = xt + j * R;
+            double *restrict ej = et + j * R;
+            double *restrict sj = st4 + (j & 3) * R;
+#pragma omp simd
+            for (ptrdiff_t i = 0; i < nb; i++) {
+                double v = xj[i], mm = m[i];
 #if XT_IS_F32
-                double r = (v + nchi) - clo;
+                double e = xm_exp_f32acc(v - mm);
 #else
-                xm_dd t = xm_two_sum(v, nchi);
-                double r = t.hi + (t.lo - clo);
+                xm_dd t = xm_two_sum(v, -mm);
+                double e = xm_exp_full(t.hi, t.lo);
+                e = t.hi == -XM_INF ? 0.0 : e;
 #endif
-                yr[j] = (XT)(v == -XM_INF ? v : r);
+                int top = v == mm;
+                ej[i] = e;
+                sj[i] += top ? 0.0 : e;
+                cnt[i] += top ? 1.0 : 0.0;
+            }
+        }
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < nb; i++)
+            st[i] = (st4[i] + st4[R + i]) + (st4[2 * R + i] + st4[3 * R + i]);
+
+        if (!log_out) {
+#pragma omp simd
+            for (ptrdiff_t i = 0; i < nb; i++) {
+                double S = cnt[i] + st[i];
+                c1[i] = S;
+                c2[i] = 1.0 / S;
+            }
+            for (ptrdiff_t j = 0; j < C; j++) {
+                double *restrict ej = et + j * R;
+#pragma omp simd
+                for (ptrdiff_t i = 0; i < nb; i++) {
+                    double e = ej[i], q = e * c2[i];
+#if XT_IS_F32
+                    ej[i] = q;
+#else
+                    ej[i] = q + (e - q * c1[i]) * c2[i];
+#endif
+                }
+            }
+        } else {
+#pragma omp simd
+            for (ptrdiff_t i = 0; i < nb; i++) {
+                double v = st[i] + (cnt[i] - 1.0);
+                xm_dd Lr = xm_log1p_dd(v < 0x1p1000 ? v : 0.0);
+                xm_dd c = xm_two_sum(__builtin_fabs(m[i]) < XM_INF ? m[i] : 0.0, Lr.hi);
+                c1[i] = -c.hi;
+                c2[i] = c.lo + Lr.lo;
+            }
+            for (ptrdiff_t j = 0; j < C; j++) {
+                const double *restrict xj = xt + j * R;
+                double *restrict ej = et + j * R;
+#pragma omp simd
+                for (ptrdiff_t i = 0; i < nb; i++) {
+                    double v = xj[i];
+#if XT_IS_F32
+                    double r = (v + c1[i]) - c2[i];
+#else
+                    xm_dd t = xm_two_sum(v, c1[i]);
+                    double r = t.hi + (t.lo - c2[i]);
+#endif
+                    ej[i] = v == -XM_INF ? v : r;
+                }
+            }
+        }
+        XN(transpose_store)(et, nb, C, R, yb);
+
+        if (any_special) {
+            /* NaN (the max ignores it: st is NaN) or infinite max: scipy's values */
+            for (ptrdiff_t i = 0; i < nb; i++) {
+                if (__builtin_fabs(m[i]) < XM_INF && st[i] == st[i])
+                    continue;
+                XN(softmax_stats) sts = XN(softmax_stats_of)(XN(lse_row_state)(xb + i * C, C));
+                n_invalid += sts.kind == XENTC_ROW_POSINF || sts.kind == XENTC_ROW_NEGINF;
+                XN(softmax_apply_row)(xb + i * C, C, sts, yb + i * C, log_out);
+            }
+        } else {
+            for (ptrdiff_t i = 0; i < nb; i++) {
+                if (st[i] == st[i])
+                    continue;
+                XN(softmax_stats) sts = XN(softmax_stats_of)(XN(lse_row_state)(xb + i * C, C));
+                XN(softmax_apply_row)(xb + i * C, C, sts, yb + i * C, log_out);
             }
         }
     }
@@ -425,7 +384,7 @@ XENTC_ENTRY ptrdiff_t XN(softmax_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_r
     if (n_cols == 2 && ldx == 2 && ldy == 2)
         return XN(softmax_pair)(x, n_rows, y, log_out);
     if (n_cols >= 3 && n_cols <= XENTC_FLAT_MAX && ldx == n_cols && ldy == n_cols)
-        return XN(softmax_flat)(x, n_rows, n_cols, y, log_out);
+        return XN(softmax_tb)(x, n_rows, n_cols, y, log_out);
     ptrdiff_t n_invalid = 0;
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         const XT *row = x + i * ldx;
