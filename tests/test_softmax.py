@@ -158,3 +158,58 @@ class TestDtypes:
             func(np.array(["a"]))
         with pytest.raises(np.exceptions.AxisError):
             func([1.0, 2.0], axis=1)
+
+
+class TestOut:
+    """out= (an extension: scipy.special has none)."""
+
+    @pytest.mark.parametrize("func", [xentc.softmax, xentc.log_softmax])
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    @pytest.mark.parametrize("C", [2, 10, 100])
+    def test_out_matches_and_is_returned(self, rng, func, dtype, C):
+        x = (3 * rng.normal(size=(300, C))).astype(dtype)
+        expected = func(x, axis=1)
+        for out in (np.empty_like(x), np.empty_like(x, order="F"),
+                    np.empty((300, 2 * C), dtype=dtype)[:, ::2]):
+            r = func(x, axis=1, out=out)
+            assert r is out
+            assert_array_equal(out, expected)
+        assert_array_equal(func(x, axis=0, out=np.empty_like(x)), func(x, axis=0))
+
+    @pytest.mark.parametrize("func", [xentc.softmax, xentc.log_softmax])
+    def test_in_place(self, rng, func):
+        for C in (2, 5, 10, 64, 1000):
+            x = 3 * rng.normal(size=(200, C))
+            expected = func(x, axis=1)
+            r = func(x, axis=1, out=x)
+            assert r is x
+            assert_array_equal(x, expected)
+        x = 3 * rng.normal(size=300_000)            # one long, segmented row
+        expected = func(x)
+        func(x, out=x)
+        assert_array_equal(x, expected)
+
+    @pytest.mark.parametrize("func", [xentc.softmax, xentc.log_softmax])
+    def test_overlapping_out(self, rng, func):
+        buf = 3 * rng.normal(size=(101, 10))
+        x = buf[1:]
+        expected = func(x.copy(), axis=1)
+        out = buf[:-1]                              # overlaps x, shifted by a row
+        assert func(x, axis=1, out=out) is out
+        assert_array_equal(out, expected)
+
+    @pytest.mark.parametrize("func", [xentc.softmax, xentc.log_softmax])
+    def test_out_errors(self, func):
+        x = np.ones((3, 4))
+        with pytest.raises(ValueError, match="shape"):
+            func(x, axis=1, out=np.empty((4, 3)))
+        with pytest.raises(TypeError, match="dtype"):
+            func(x, axis=1, out=np.empty((3, 4), dtype=np.float32))
+        with pytest.raises(TypeError, match="numpy array"):
+            func(x, axis=1, out=[[0.0] * 4] * 3)
+        ro = np.empty((3, 4))
+        ro.flags.writeable = False
+        with pytest.raises(ValueError, match="read-only"):
+            func(x, axis=1, out=ro)
+        out16 = np.empty((3, 4), dtype=np.float16)
+        assert func(x.astype(np.float16), axis=1, out=out16) is out16

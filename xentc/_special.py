@@ -125,7 +125,19 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, n_thre
     return out, sgn
 
 
-def _softmax_impl(x, axis, n_threads, log_out):
+def _check_out(out, shape, dtype):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}, expected {shape}")
+    if out.dtype != dtype:
+        raise TypeError(f"out has dtype {out.dtype}, expected {dtype} (the result dtype)")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    return out
+
+
+def _softmax_impl(x, axis, out, n_threads, log_out):
     nt = effective_n_threads(n_threads)
     x = as_real_array(x, "x")
     compute, result = compute_dtype(x.dtype)
@@ -134,18 +146,36 @@ def _softmax_impl(x, axis, n_threads, log_out):
     if n_reduced == 0:
         # as np.max (scipy's first step): reducing over an empty axis has no identity
         raise ValueError("zero-size array to reduction operation maximum which has no identity")
+    if out is not None:
+        out = _check_out(out, x.shape, result)
 
     x2, moved_shape, perm = rows_view(x, axes, compute)
-    y2 = np.empty(x2.shape, dtype=compute)
+    # write straight into out when it has the kernel's layout (the reduced axes last, C order);
+    # in place (out is x) is fine: every row is read before it is written
+    direct = (
+        out is not None
+        and result == compute
+        and perm == sorted(perm)
+        and out.flags.c_contiguous
+        and (not np.may_share_memory(out, x2)
+             or (out.__array_interface__["data"][0] == x2.__array_interface__["data"][0]
+                 and out.size == x2.size and x2.flags.c_contiguous))
+    )
+    y2 = out.reshape(x2.shape) if direct else np.empty(x2.shape, dtype=compute)
     if y2.size:
         n_invalid = _core.softmax_rows(x2, y2, bool(log_out), nt)
         if n_invalid:
             _report_invalid_subtract(scalar=log_out and x.ndim == 0)
+    if direct:
+        return out
     y = y2.reshape(moved_shape).transpose(np.argsort(perm))
+    if out is not None:
+        np.copyto(out, y, casting="unsafe")
+        return out
     return _scalar_if_0d(y.astype(result, copy=False))
 
 
-def softmax(x, axis=None, *, n_threads=None):
+def softmax(x, axis=None, *, out=None, n_threads=None):
     r"""Compute the softmax function.
 
     A drop-in for :func:`scipy.special.softmax`:
@@ -157,6 +187,9 @@ def softmax(x, axis=None, *, n_threads=None):
         Input array (bool, integer, float16, float32 or float64).
     axis : int or tuple of ints, optional
         Axis or axes to normalise over.  Default None: the whole array (as in SciPy).
+    out : ndarray, optional
+        Array to write the result into (shape of `x`, the result dtype); may be `x` itself.
+        Not in SciPy: it saves allocating (and the OS zeroing) a new array of `x`'s size.
     n_threads : int or None, optional
         Threads to use (see :func:`logsumexp`); results do not depend on it.
 
@@ -181,10 +214,10 @@ def softmax(x, axis=None, *, n_threads=None):
     >>> xentc.softmax([1000.0, 1.0])
     array([1., 0.])
     """
-    return _softmax_impl(x, axis, n_threads, log_out=False)
+    return _softmax_impl(x, axis, out, n_threads, log_out=False)
 
 
-def log_softmax(x, axis=None, *, n_threads=None):
+def log_softmax(x, axis=None, *, out=None, n_threads=None):
     r"""Compute the logarithm of the softmax function.
 
     A drop-in for :func:`scipy.special.log_softmax`:
@@ -197,6 +230,8 @@ def log_softmax(x, axis=None, *, n_threads=None):
         Input array (bool, integer, float16, float32 or float64).
     axis : int or tuple of ints, optional
         Axis or axes to normalise over.  Default None: the whole array (as in SciPy).
+    out : ndarray, optional
+        Array to write the result into (see :func:`softmax`).
     n_threads : int or None, optional
         Threads to use (see :func:`logsumexp`); results do not depend on it.
 
@@ -220,4 +255,4 @@ def log_softmax(x, axis=None, *, n_threads=None):
     >>> xentc.log_softmax(np.array([0.0, -40.0]))
     array([-4.24835426e-18, -4.00000000e+01])
     """
-    return _softmax_impl(x, axis, n_threads, log_out=True)
+    return _softmax_impl(x, axis, out, n_threads, log_out=True)
