@@ -1,0 +1,53 @@
+"""Arrays and callables shared by ``benchmarks/run.py`` and the asv suite.
+
+Every benchmark input is ``X = 3 * randn(shape)`` drawn with seed 42 directly in the
+requested dtype (float32 data are generated as float32, not cast from float64), and C-contiguous.
+All functions act along the rows (``axis=1``).
+"""
+
+import numpy as np
+
+import xentc
+import xentc._core
+
+FUNCTIONS = ("logsumexp", "softmax", "log_softmax")
+OUT_FUNCTIONS = ("softmax", "log_softmax")  # those with an out= keyword
+SEED = 42
+SCALE = 3.0
+
+
+def parse_shape(text):
+    """``"1000000x10"`` -> ``(1000000, 10)``."""
+    return tuple(int(part.replace("_", "")) for part in text.lower().split("x"))
+
+
+def format_shape(shape):
+    """``(1000000, 10)`` -> ``"1000000x10"``."""
+    return "x".join(str(n) for n in shape)
+
+
+def make_array(shape, dtype):
+    """The benchmark input ``3 * randn(shape)`` (seed 42), C-contiguous, in ``dtype``."""
+    dtype = np.dtype(dtype)
+    x = np.random.default_rng(SEED).standard_normal(shape, dtype=dtype)
+    x *= dtype.type(SCALE)
+    return np.ascontiguousarray(x)
+
+
+def read_floor(x):
+    """One single-thread streaming read of ``x`` (xentc's private floor probe)."""
+    return xentc._core.read_floor(x.reshape(-1))
+
+
+def xentc_func(name, n_threads):
+    """``x -> xentc.<name>(x, axis=1, n_threads=n_threads, **kwargs)``."""
+    func = getattr(xentc, name)
+    return lambda x, **kwargs: func(x, axis=1, n_threads=n_threads, **kwargs)
+
+
+def scipy_func(name):
+    """``x -> scipy.special.<name>(x, axis=1)``; raises ImportError without SciPy."""
+    import scipy.special
+
+    func = getattr(scipy.special, name)
+    return lambda x: func(x, axis=1)

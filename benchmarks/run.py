@@ -1,0 +1,319 @@
+"""Benchmark xentc's row logsumexp / softmax / log_softmax against the read floor and peers.
+
+Run from the repository root::
+
+    python benchmarks/run.py                  # full run, SPEC section 4 shapes (several minutes)
+    python benchmarks/run.py --quick          # shapes / 10, at most 3 repeats
+    python benchmarks/run.py --functions logsumexp --dtypes float64 --threads 2 --json out.json
+
+Options: ``--functions``, ``--shapes`` (``NxC`` items), ``--dtypes``, ``--threads`` (xentc
+``n_threads`` values), ``--torch-threads`` (default 2), ``--repeat N`` (fixed repeat count),
+``--json PATH`` (write every measurement plus machine information).
+
+Method (SPEC section 4, docs/performance.md "Machine, method, noise"): for each function,
+shape and dtype one C-contiguous array ``X = 3 * randn(shape)`` (seed 42, float32 drawn as
+float32) is built, and in this one process, on that same array, we time the single-thread
+read floor (``xentc._core.read_floor``), xentc at each ``n_threads`` and every importable peer
+(``scipy.special``, single-threaded; torch with ``torch.set_num_threads(2)``). Each timing is
+one warm-up call, then the best of N calls (``time.perf_counter``); by default N grows until
+about 1 s is spent (at least 3, at most 15 calls). ``×floor`` is time / (1-thread read floor
+of the input), also for 2-thread timings and for kernels that write an output. Before timing,
+xentc's result must match scipy's (``np.allclose``, rtol 1e-12 for float64, 1e-5 for
+float32); an entry that does not is reported loudly, skipped, and makes the exit status 1.
+For softmax / log_softmax, ``xentc thr=K out`` rows time the same call writing into a
+preallocated array (``out=``): a fresh N x C result costs the OS page zeroing on top of the
+kernel (about 3x the read floor at 100000x1000), which every allocating peer pays too.
+NumPy's OpenBLAS is pinned to one thread (no benchmarked function uses BLAS).
+The machine is shared and noisy: treat differences under about 10% as noise.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections import namedtuple
+
+# NumPy's OpenBLAS starts a server thread that takes CPU even with no BLAS call; on a 2-core
+# machine it competes with the second thread being measured.  No benchmarked function uses
+# BLAS: pin it to one thread (before NumPy is imported).
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import xentc  # noqa: E402
+from benchmarks import common  # noqa: E402
+
+SHAPES = ("1000000x10", "100000x1000", "2000x32000", "10000000x2")
+DTYPES = ("float64", "float32")
+THREADS = (1, 2)
+TORCH_THREADS = 2
+QUICK_SHRINK = 10
+QUICK_MAX_REPEAT = 3
+BUDGET_S = 1.0
+MIN_REPEAT = 3
+MAX_REPEAT = 15
+RTOL = {"float64": 1e-12, "float32": 1e-5}
+TARGET_THREADS = 2
+# SPEC section 4, n_threads=2: max ×floor at C >= 1000, C = 10, C = 2
+FLOOR_TARGETS = {
+    "logsumexp": (1.3, 2.0, 3.0),
+    "softmax": (2.0, 3.0, 5.0),
+    "log_softmax": (2.0, 3.0, 5.0),
+}
+# SPEC section 4: minimum speed-up of xentc (2 threads) over a peer
+PEER_TARGETS = {"logsumexp": {"scipy": 20.0, "torch thr=2": 9.0}}
+
+Impl = namedtuple("Impl", "label n_threads prepare")
+
+
+def csv(kind):
+    """argparse type: comma-separated list of ``kind``."""
+    return lambda text: [kind(item) for item in text.split(",") if item]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"divide the rows of every shape by {QUICK_SHRINK}; "
+                        f"at most {QUICK_MAX_REPEAT} repeats")
+    parser.add_argument("--functions", type=csv(str), default=list(common.FUNCTIONS))
+    parser.add_argument("--shapes", type=csv(common.parse_shape),
+                        default=[common.parse_shape(s) for s in SHAPES])
+    parser.add_argument("--dtypes", type=csv(str), default=list(DTYPES))
+    parser.add_argument("--threads", type=csv(int), default=list(THREADS))
+    parser.add_argument("--torch-threads", type=int, default=TORCH_THREADS)
+    parser.add_argument("--repeat", type=int, default=None, help="fixed number of repeats")
+    parser.add_argument("--json", metavar="PATH", default=None)
+    args = parser.parse_args(argv)
+    unknown = set(args.functions) - set(common.FUNCTIONS) | set(args.dtypes) - set(RTOL)
+    if unknown:
+        parser.error(f"unknown functions or dtypes: {sorted(unknown)}")
+    if args.quick:
+        args.shapes = [(max(1, n // QUICK_SHRINK), c) for n, c in args.shapes]
+    return args
+
+
+def time_best(call, repeat=None, max_repeat=MAX_REPEAT):
+    """One warm-up ``call()``, then best wall time in ms and the number of timed calls.
+
+    With ``repeat`` the call is timed exactly ``min(repeat, max_repeat)`` times; otherwise
+    until ``BUDGET_S`` has been spent (at least ``MIN_REPEAT``, at most ``max_repeat`` calls).
+    """
+    call()
+    times, start = [], time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+        n = len(times)
+        if repeat is not None:
+            done = n >= min(repeat, max_repeat)
+        else:
+            spent = time.perf_counter() - start
+            done = n >= max_repeat or (n >= MIN_REPEAT and spent >= BUDGET_S)
+        if done:
+            return 1e3 * min(times), n
+
+
+def torch_impl(name, n_threads):
+    """Peer ``torch.<name>(t, dim=1)`` on ``torch.from_numpy(x)`` with ``n_threads`` threads."""
+    import torch
+
+    func = getattr(torch, name)
+
+    def prepare(x):
+        t = torch.from_numpy(x)
+        torch.set_num_threads(n_threads)
+        return lambda: func(t, dim=1)
+
+    return Impl(f"torch thr={n_threads}", n_threads, prepare)
+
+
+def peer_impls(name, torch_threads, notes):
+    """The importable peers of ``name``; a note is added for each one that is skipped."""
+    impls = []
+    try:
+        scipy_func = common.scipy_func(name)
+        impls.append(Impl("scipy", 1, lambda x: lambda: scipy_func(x)))
+    except ImportError as exc:
+        notes.add(f"scipy peer and the check of xentc against it skipped: {exc}")
+    try:
+        impls.append(torch_impl(name, torch_threads))
+    except ImportError as exc:
+        notes.add(f"torch peer skipped: {exc}")
+    return impls
+
+
+def out_impl(name, n_threads):
+    """xentc writing into a preallocated output (softmax / log_softmax ``out=``)."""
+    def prepare(x):
+        out, func = np.empty_like(x), common.xentc_func(name, n_threads)
+        return lambda: func(x, out=out)
+
+    return Impl(f"xentc thr={n_threads} out", n_threads, prepare)
+
+
+def all_impls(name, threads, peers):
+    """Floor, xentc at each thread count (and with out=), then the peers, in timing order."""
+    floor = Impl("floor", 1, lambda x: lambda: common.read_floor(x))
+    ours = [Impl(f"xentc thr={k}", k, lambda x, f=common.xentc_func(name, k): lambda: f(x))
+            for k in threads]
+    if name in common.OUT_FUNCTIONS:
+        ours += [out_impl(name, k) for k in threads]
+    return [floor, *ours, *peers]
+
+
+def check_against_scipy(name, x, threads):
+    """Error message if xentc disagrees with scipy.special on ``x``, else None.
+
+    ``atol = rtol``: the default ``atol=1e-8`` is too loose for float64 and, for float32, below
+    scipy's own cancellation error on results near 0 (``log_softmax``, ``logsumexp`` at C=2).
+    """
+    try:
+        expected = common.scipy_func(name)(x)
+    except ImportError:
+        return None
+    rtol = RTOL[x.dtype.name]
+    for k in threads:
+        got = common.xentc_func(name, k)(x)
+        if got.shape != expected.shape or not np.allclose(got, expected, rtol=rtol, atol=rtol):
+            err = np.abs(got.astype(np.float64) - expected)
+            worst = tuple(int(i) for i in np.unravel_index(np.argmax(err), err.shape))
+            return (f"xentc.{name} n_threads={k} disagrees with scipy (rtol=atol={rtol}): "
+                    f"max abs diff {err[worst]:.3g} at {worst}: {float(got[worst])!r} vs "
+                    f"{float(expected[worst])!r}")
+    return None
+
+
+def run_entry(name, shape, dtype, impls, args):
+    """Time every implementation on one array: ``(records, None)`` or ``([], mismatch)``."""
+    x = common.make_array(shape, dtype)
+    error = check_against_scipy(name, x, args.threads)
+    if error:
+        error = f"{name} {common.format_shape(shape)} {dtype}: {error}"
+        print(f"!!! MISMATCH, entry skipped: {error}", flush=True)
+        return [], error
+    max_repeat = QUICK_MAX_REPEAT if args.quick else MAX_REPEAT
+    records = []
+    for impl in impls:  # impls[0] is the floor
+        ms, n = time_best(impl.prepare(x), args.repeat, max_repeat)
+        floor_ms = records[0]["ms"] if records else ms
+        records.append(dict(function=name, shape=list(shape), dtype=dtype, impl=impl.label,
+                            n_threads=impl.n_threads, ms=ms, ratio_floor=ms / floor_ms,
+                            repeats=n))
+    return records, None
+
+
+def speedups(records, peers):
+    """``{(xentc impl, peer label): peer_ms / xentc_ms}`` for one entry's records."""
+    ms = {r["impl"]: r["ms"] for r in records}
+    return {(r["impl"], p): ms[p] / r["ms"] for r in records if r["impl"].startswith("xentc")
+            for p in peers if p in ms}
+
+
+def print_header(name, peers):
+    cols = "".join(f"{'vs ' + p:>16}" for p in peers)
+    print(f"\n== {name} ==\n{'shape':<14}{'dtype':<9}{'impl':<17}{'ms':>10}{'×floor':>8}{cols}")
+
+
+def print_rows(records, peers):
+    ups = speedups(records, peers)
+    for r in records:
+        cells = "".join(f"{ups[r['impl'], p]:>15.2f}×" if (r["impl"], p) in ups else " " * 16
+                        for p in peers)
+        print(f"{common.format_shape(r['shape']):<14}{r['dtype']:<9}{r['impl']:<17}"
+              f"{r['ms']:>10.3f}{r['ratio_floor']:>8.2f}{cells}".rstrip(), flush=True)
+
+
+def floor_target(name, n_cols):
+    """SPEC section 4 max ×floor for ``name`` at ``n_cols`` columns, or None."""
+    large, ten, two = FLOOR_TARGETS[name]
+    if n_cols >= 1000:
+        return large
+    return {10: ten, 2: two}.get(n_cols)
+
+
+def mark(ok):
+    return "n/a" if ok is None else ("PASS" if ok else "MISS")
+
+
+def print_targets(name, entries, peers):
+    """SPEC section 4 targets next to xentc thr=2 (×floor and speed-up over each peer)."""
+    labels = [f"xentc thr={TARGET_THREADS}"]
+    if name in common.OUT_FUNCTIONS:
+        labels.append(f"xentc thr={TARGET_THREADS} out")
+    goals = PEER_TARGETS.get(name, {})
+    print(f"-- {name}: SPEC §4 targets for {' / '.join(labels)} --")
+    for records, ours in ((rec, lab) for rec in entries for lab in labels):
+        r = next((r for r in records if r["impl"] == ours), None)
+        if r is None:
+            continue
+        target = floor_target(name, r["shape"][1])
+        ok = None if target is None else r["ratio_floor"] <= target
+        goal_txt = "" if target is None else f"<={target}"
+        line = (f"{common.format_shape(r['shape']):<14}{r['dtype']:<9}{ours[6:]:<10}"
+                f"×floor {r['ratio_floor']:7.2f} {goal_txt:>6} {mark(ok):<4}")
+        ups = speedups(records, peers)
+        for p in peers:
+            if (ours, p) in ups:
+                up, goal = ups[ours, p], goals.get(p)
+                ok = goal is not None and up >= goal
+                line += f" | vs {p} {up:6.2f}×" + (f" >={goal} {mark(ok)}" if goal else "")
+        print(line)
+
+
+def machine_info(args, notes):
+    info = {"xentc_config": xentc.show_config(mode="dicts"), "platform": platform.platform(),
+            "processor": platform.processor(), "cpu_count": os.cpu_count(),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "argv": sys.argv, "notes": sorted(notes),
+            "quick": args.quick, "budget_s": BUDGET_S, "repeat": args.repeat}
+    for mod in ("numpy", "scipy", "torch"):
+        module = sys.modules.get(mod)
+        info[f"{mod}_version"] = getattr(module, "__version__", None)
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in f
+                                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return info
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    notes, all_records, mismatches = set(), [], []
+    for name in args.functions:
+        impls = all_impls(name, args.threads, peer_impls(name, args.torch_threads, notes))
+        peers = [i.label for i in impls if i.label != "floor" and not i.label.startswith("xentc")]
+        print_header(name, peers)
+        entries = []
+        for shape in args.shapes:
+            for dtype in args.dtypes:
+                records, error = run_entry(name, shape, dtype, impls, args)
+                mismatches += [error] if error else []
+                print_rows(records, peers)
+                entries.append(records)
+                all_records += records
+        print_targets(name, entries, peers)
+    for note in sorted(notes):
+        print(f"note: {note}")
+    if args.quick:
+        print("note: --quick shapes are 10x smaller (some fit in cache); targets are indicative")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine_info(args, notes), "records": all_records,
+                       "mismatches": mismatches}, f, indent=1)
+        print(f"wrote {args.json}")
+    if mismatches:
+        print(f"!!! {len(mismatches)} entries skipped: xentc disagreed with scipy",
+              file=sys.stderr)
+    return 1 if mismatches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
