@@ -204,7 +204,7 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
         double big, small;
         if (log_out) {
             double L = xm_log1p01_f32acc(e);
-            big = -L;
+            big = 0.0 - L;                           /* +0 when L == 0, as scipy */
             small = -(dh + dl) - L;
         } else {
             big = 1.0 / (1.0 + e);
@@ -215,7 +215,7 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
         double big, small;
         if (log_out) {
             xm_dd L = xm_log1p01_dd(e);
-            big = -L.hi - L.lo;
+            big = 0.0 - (L.hi + L.lo);               /* +0 when L == 0, as scipy */
             xm_dd t = xm_two_sum(-dh, -L.hi);
             small = t.hi + ((t.lo - dl) - L.lo);
         } else {

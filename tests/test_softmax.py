@@ -26,6 +26,8 @@ class TestChecklist:
 
     def test_item10_saturation_and_masked(self):
         assert_array_equal(xentc.log_softmax(np.array([1000.0, 1.0])), [0.0, -999.0])
+        for row in ([1000.0, 1.0], [1000.0, 1.0, -np.inf], [1.0] + [-1000.0] * 60):
+            assert not np.signbit(xentc.log_softmax(np.array(row))[0])   # +0 as scipy
         assert_array_equal(xentc.log_softmax(np.array([-inf, 0.0])), [-inf, 0.0])
         assert_array_equal(xentc.softmax(np.array([-inf, 0.0])), [0.0, 1.0])
         assert_array_equal(xentc.softmax(np.array([1000.0, 1.0])), [1.0, 0.0])
