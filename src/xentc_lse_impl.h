@@ -35,34 +35,69 @@ XM_INLINE double XN(exp_shifted)(double v, double nm)
 #endif
 }
 
+/* The max of n contiguous elements (NaN ignored; -inf for n == 0). */
+XM_INLINE double XN(row_max)(const XT *restrict x, ptrdiff_t n)
+{
+    double m = -XM_INF;
+#pragma omp simd reduction(max:m)
+    for (ptrdiff_t j = 0; j < n; j++) {
+        double v = (double)x[j];
+        m = v > m ? v : m;
+    }
+    return m;
+}
+
+/* exp(v - m) as XN(sum_exp_below) forms it (exact_shift and y are constants per call site). */
+XM_INLINE double XN(exp_below)(double v, double m, int exact_shift, int full)
+{
+#if XT_IS_F32
+    (void)exact_shift;
+    (void)full;
+    return xm_exp_f32acc(v - m);
+#else
+    if (!exact_shift)
+        return xm_exp_ftz(v - m, 0.0);
+    xm_dd t = xm_two_sum(v, -m);
+    double e = full ? xm_exp_full(t.hi, t.lo) : xm_exp_ftz(t.hi, t.lo);
+    return t.hi == -XM_INF ? 0.0 : e;          /* TwoSum of -inf has a NaN low part */
+#endif
+}
+
 /*
  * Sum of exp(x[j] - m) over the n elements below m (NaN poisons it), and in *cnt the number
  * equal to m.  XENTC_LANES independent partial sums (a few vectors' worth) are kept, each
  * collecting every XENTC_LANES-th term, and added as a tree at the end: short dependency
- * chains, and a rounding error growing with n / XENTC_LANES rather than n.  exact_shift (a
- * constant at each call site) forms x - m exactly for double data (TwoSum): needed where the
- * tail itself is an output (the largest log_softmax of a row is -log1p(tail)).
+ * chains, and a rounding error growing with n / XENTC_LANES rather than n.  The maxima are
+ * counted apart: added to a partial sum, their 1.0 would absorb tail terms below half its ulp.
+ * exact_shift (a constant at each call site) forms x - m exactly for double data (TwoSum),
+ * needed where the tail itself is an output (the largest log_softmax of a row is
+ * -log1p(tail)).  If y is not NULL the exponentials are also stored there, subnormal-correct
+ * (softmax).
  */
 XM_INLINE double XN(sum_exp_below)(const XT *restrict b, ptrdiff_t n, double m, int exact_shift,
-                                   double *cnt)
+                                   XT *restrict y, double *cnt)
 {
     double acc[XENTC_LANES], tops[XENTC_LANES];
     for (int l = 0; l < XENTC_LANES; l++)
         acc[l] = tops[l] = 0.0;
-    ptrdiff_t j = 0;
-    for (; j + XENTC_LANES <= n; j += XENTC_LANES) {
+    ptrdiff_t j0 = 0;
+    for (; j0 + XENTC_LANES <= n; j0 += XENTC_LANES) {     /* full width: vectorises best */
 #pragma omp simd
         for (int l = 0; l < XENTC_LANES; l++) {
-            double v = (double)b[j + l];
-            double e = exact_shift ? XN(exp_shifted)(v, -m) : XN_EXPD(v - m, 0.0);
+            double v = (double)b[j0 + l];
+            double e = XN(exp_below)(v, m, exact_shift, y != NULL);
+            if (y)
+                y[j0 + l] = (XT)e;
             int top = v == m;
             acc[l] += top ? 0.0 : e;
             tops[l] += top ? 1.0 : 0.0;
         }
     }
-    for (int l = 0; j + l < n; l++) {
-        double v = (double)b[j + l];
-        double e = exact_shift ? XN(exp_shifted)(v, -m) : XN_EXPD(v - m, 0.0);
+    for (int l = 0; j0 + l < n; l++) {
+        double v = (double)b[j0 + l];
+        double e = XN(exp_below)(v, m, exact_shift, y != NULL);
+        if (y)
+            y[j0 + l] = (XT)e;
         int top = v == m;
         acc[l] += top ? 0.0 : e;
         tops[l] += top ? 1.0 : 0.0;
@@ -88,12 +123,7 @@ XM_INLINE xentc_lse_state XN(lse_scan)(const XT *restrict x, ptrdiff_t n, int ex
     for (ptrdiff_t j0 = 0; j0 < n; j0 += XENTC_ROW_BLOCK) {
         const ptrdiff_t nb = n - j0 < XENTC_ROW_BLOCK ? n - j0 : XENTC_ROW_BLOCK;
         const XT *restrict b = x + j0;
-        double bm = -XM_INF;
-#pragma omp simd reduction(max:bm)
-        for (ptrdiff_t j = 0; j < nb; j++) {
-            double v = (double)b[j];
-            bm = v > bm ? v : bm;
-        }
+        const double bm = XN(row_max)(b, nb);
         if (bm > m) {
             /* exact shift: the rescaled partial sum may be the whole tail of the result */
             xm_dd d = xm_two_sum(m, -bm);
@@ -108,7 +138,7 @@ XM_INLINE xentc_lse_state XN(lse_scan)(const XT *restrict x, ptrdiff_t n, int ex
 #endif
         const double mm = m;
         double bcnt = 0.0;
-        double bst = XN(sum_exp_below)(b, nb, mm, exact_shift, &bcnt);
+        double bst = XN(sum_exp_below)(b, nb, mm, exact_shift, NULL, &bcnt);
         st += bst;
         cnt += bcnt;
     }
@@ -126,12 +156,7 @@ XM_INLINE xentc_lse_state XN(lse_scan)(const XT *restrict x, ptrdiff_t n, int ex
  */
 XM_INLINE double XN(lse_exact)(const XT *restrict x, ptrdiff_t n)
 {
-    double m = -XM_INF;
-#pragma omp simd reduction(max:m)
-    for (ptrdiff_t j = 0; j < n; j++) {
-        double v = (double)x[j];
-        m = v > m ? v : m;
-    }
+    const double m = XN(row_max)(x, n);
     const double nm = -m;
     xm_cascade tail;
     xm_cascade_init(&tail);

@@ -103,75 +103,41 @@ XM_INLINE void XN(softmax_apply_row)(const XT *restrict x, ptrdiff_t n, XN(softm
 }
 
 /*
- * softmax of one row (any length, contiguous output) with one exp per element: the row max m,
- * then e = exp(x - m) (exact shift) written to y while summing S = sum(e) (XENTC_LANES
- * partial sums), then y = e / S, formed as q = e * (1/S) plus one Newton correction
- * (q + (e - q S) / S, two FMAs) so that it is e / S to half an ulp.  For rows whose max is
+ * softmax of one row (any length, contiguous output) with one exp per element (double data):
+ * the row max m, then e = exp(x - m) (exact shift) written to y while summing S = sum(e)
+ * (XN(sum_exp_below)), then y = e / S, formed as q = e * (1/S) plus one Newton correction
+ * (q + (e - q S) / S, two FMAs) so that it is e / S to half an ulp.  Float data recompute
+ * the exponential in the last pass instead of storing it.  For rows whose max is
  * not finite the statistics path writes scipy's values; returns 1 for the rows NumPy warns on.
  */
 XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restrict y)
 {
-    double m = -XM_INF;
-#pragma omp simd reduction(max:m)
-    for (ptrdiff_t j = 0; j < n; j++) {
-        double v = (double)x[j];
-        m = v > m ? v : m;
-    }
+    const double m = XN(row_max)(x, n);
     if (!(__builtin_fabs(m) < XM_INF)) {
         XN(softmax_stats) st = XN(softmax_stats_of)(XN(lse_row_state)(x, n));
         XN(softmax_apply_row)(x, n, st, y, 0);
         return st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
     }
-    /* the maxima (e = 1) are counted apart from the tail: added to a partial sum, 1.0 would
-       absorb tail terms below half its ulp.  The tail is summed by XENTC_LANES partial sums
-       per block of XENTC_ROW_BLOCK elements, the block sums combined pairwise. */
-    const double nm = -m;
+    /* per block of XENTC_ROW_BLOCK elements: exponentials (stored in y for double data),
+       the tail sum apart from the maxima; the block sums combined pairwise */
     xm_cascade tail;
     xm_cascade_init(&tail);
     double cnt = 0.0;
     for (ptrdiff_t b0 = 0; b0 < n; b0 += XENTC_ROW_BLOCK) {
         const ptrdiff_t nb = n - b0 < XENTC_ROW_BLOCK ? n - b0 : XENTC_ROW_BLOCK;
-        const XT *restrict xb = x + b0;
-        XT *restrict yb = y + b0;
-        double acc[XENTC_LANES], tops[XENTC_LANES];
-        for (int l = 0; l < XENTC_LANES; l++)
-            acc[l] = tops[l] = 0.0;
-        for (ptrdiff_t j0 = 0; j0 < nb; j0 += XENTC_LANES) {
-            const int w = nb - j0 < XENTC_LANES ? (int)(nb - j0) : XENTC_LANES;
-#pragma omp simd
-            for (int l = 0; l < w; l++) {
-                double v = (double)xb[j0 + l];
-#if XT_IS_F32
-                double e = xm_exp_f32acc(v + nm);
-                yb[j0 + l] = (XT)e;
-#else
-                xm_dd t = xm_two_sum(v, nm);
-                double e = xm_exp_full(t.hi, t.lo);
-                e = t.hi == -XM_INF ? 0.0 : e;
-                yb[j0 + l] = e;
-#endif
-                int top = v == m;
-                acc[l] += top ? 0.0 : e;
-                tops[l] += top ? 1.0 : 0.0;
-            }
-        }
-        for (int w = XENTC_LANES / 2; w > 0; w /= 2)
-            for (int l = 0; l < w; l++) {
-                acc[l] += acc[l + w];
-                tops[l] += tops[l + w];
-            }
-        xm_cascade_add(&tail, acc[0]);
-        cnt += tops[0];
+        double bcnt;
+        xm_cascade_add(&tail, XN(sum_exp_below)(x + b0, nb, m, 1, XT_IS_F32 ? NULL : y + b0,
+                                                &bcnt));
+        cnt += bcnt;
     }
     const double S = cnt + xm_cascade_total(&tail), inv = 1.0 / S;
 #if XT_IS_F32
-    /* float outputs: the float-rounded e times 1/S in double is within 2^-24 relative of
-       exp(x - m) / S, i.e. an ulp of float; recompute the float from double for 1/2 ulp */
+    /* float outputs: exp(x - m) / S in double, rounded once (a float-rounded e stored by the
+       first pass would add half an ulp) */
+    const double nm = -m;
 #pragma omp simd
-    for (ptrdiff_t j = 0; j < n; j++) {
-        double v = (double)x[j];
-        y[j] = (XT)(xm_exp_f32acc(v + nm) * inv);
-    }
+    for (ptrdiff_t j = 0; j < n; j++)
+        y[j] = (XT)(xm_exp_f32acc((double)x[j] + nm) * inv);
 #else
 #pragma omp simd
     for (ptrdiff_t j = 0; j < n; j++) {
