@@ -49,8 +49,10 @@ cdef extern from "xentc_kernels.h" nogil:
         double cnt
 
     ctypedef struct xentc_kernel_table:
-        void (*lse_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t, double *) noexcept nogil
-        void (*lse_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t, float *) noexcept nogil
+        void (*lse_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                             double *) noexcept nogil
+        void (*lse_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                             float *) noexcept nogil
         void (*lse_partial_f64)(const double *, Py_ssize_t, int,
                                 xentc_lse_state *) noexcept nogil
         void (*lse_partial_f32)(const float *, Py_ssize_t, int,
@@ -59,12 +61,20 @@ cdef extern from "xentc_kernels.h" nogil:
         double (*lse_row_exact_f32)(const float *, Py_ssize_t) noexcept nogil
         double (*lse_tiny_result_f64)() noexcept nogil
         double (*lse_tiny_result_f32)() noexcept nogil
-        Py_ssize_t (*softmax_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t, double *, Py_ssize_t, int) noexcept nogil
-        Py_ssize_t (*softmax_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t, float *, Py_ssize_t, int) noexcept nogil
-        void (*softmax_apply_f64)(const double *, Py_ssize_t, xentc_lse_state, double *, int) noexcept nogil
-        void (*softmax_apply_f32)(const float *, Py_ssize_t, xentc_lse_state, float *, int) noexcept nogil
-        void (*lse_b_rows_f64)(const double *, Py_ssize_t, const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, int, double *, double *) noexcept nogil
-        void (*lse_b_rows_f32)(const float *, Py_ssize_t, const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, int, float *, float *) noexcept nogil
+        Py_ssize_t (*softmax_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                       double *, Py_ssize_t, int) noexcept nogil
+        Py_ssize_t (*softmax_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                       float *, Py_ssize_t, int) noexcept nogil
+        void (*softmax_apply_f64)(const double *, Py_ssize_t, xentc_lse_state, double *,
+                                  int) noexcept nogil
+        void (*softmax_apply_f32)(const float *, Py_ssize_t, xentc_lse_state, float *,
+                                  int) noexcept nogil
+        void (*lse_b_rows_f64)(const double *, Py_ssize_t, const double *, Py_ssize_t,
+                               Py_ssize_t, Py_ssize_t, Py_ssize_t, int, double *,
+                               double *) noexcept nogil
+        void (*lse_b_rows_f32)(const float *, Py_ssize_t, const float *, Py_ssize_t,
+                               Py_ssize_t, Py_ssize_t, Py_ssize_t, int, float *,
+                               float *) noexcept nogil
         double (*read_floor_f64)(const double *, Py_ssize_t) noexcept nogil
         double (*read_floor_f32)(const float *, Py_ssize_t) noexcept nogil
 

@@ -14,26 +14,14 @@
  * (logsumexp([0, -40]) = 4.25e-18, scipy gh-18295).
  */
 
+/* Results below this in magnitude are redone exactly by the fast paths: float data use
+   float-accuracy exponentials (x - m is exact enough in double), double data a shared shift;
+   near zero the chunk-flat shift would cancel and the tail's precision matters. */
 #if XT_IS_F32
-/* float data: x - m is exact enough in double and float accuracy of exp suffices, except for
-   results near zero that the chunk-flat shift would cancel (those rows are redone exactly) */
-#  define XN_EXPD(th, tl) xm_exp_f32acc((th) + (tl))
 #  define XN_TINY_RESULT 0.125
 #else
-#  define XN_EXPD(th, tl) xm_exp_ftz((th), (tl))
 #  define XN_TINY_RESULT 2.0
 #endif
-
-/* exp(v + nm) for v, nm from the data: the shift is exact for double data (TwoSum). */
-XM_INLINE double XN(exp_shifted)(double v, double nm)
-{
-#if XT_IS_F32
-    return XN_EXPD(v + nm, 0.0);
-#else
-    xm_dd t = xm_two_sum(v, nm);
-    return XN_EXPD(t.hi, t.lo);
-#endif
-}
 
 /* The max of n contiguous elements (NaN ignored; -inf for n == 0). */
 XM_INLINE double XN(row_max)(const XT *restrict x, ptrdiff_t n)
@@ -47,7 +35,9 @@ XM_INLINE double XN(row_max)(const XT *restrict x, ptrdiff_t n)
     return m;
 }
 
-/* exp(v - m) as XN(sum_exp_below) forms it (exact_shift and y are constants per call site). */
+/* exp(v - m) for v <= m from the data: float-accuracy for float data; for double data the
+   shift is exact (TwoSum) if exact_shift, and subnormal results are kept if full (flushed
+   below exp(-708) otherwise).  exact_shift and full are constants at each call site. */
 XM_INLINE double XN(exp_below)(double v, double m, int exact_shift, int full)
 {
 #if XT_IS_F32
@@ -211,7 +201,7 @@ XM_INLINE void XN(lse_pair)(const XT *restrict x, ptrdiff_t n_rows, XT *restrict
         double a = (double)x[2 * i], b = (double)x[2 * i + 1];
         double m = a > b ? a : b;
 #if XT_IS_F32
-        double e = XN_EXPD(-__builtin_fabs(a - b), 0.0);
+        double e = xm_exp_f32acc(-__builtin_fabs(a - b));
         double r = m + xm_log1p01_f32acc(e);
 #else
         xm_dd d = xm_two_sum(a, -b);
@@ -393,7 +383,7 @@ XM_INLINE void XN(lse_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
 }
 
 /*
- * 3 <= C <= XENTC_FLAT_MAX, contiguous rows ("chunk-flat"): for each block of whole rows
+ * XENTC_FLAT_MIN_C <= C <= XENTC_FLAT_MAX, contiguous rows ("chunk-flat"): per block of rows
  * (~XENTC_FLAT_BLOCK elements, L1-resident) one max M over the block, then exp(x - M) over the
  * block as one flat vector loop (full vectors whatever C is), then short row sums.  For double
  * data x - M is formed exactly (TwoSum) and M + log(s) is added in double-double, so a row
@@ -404,7 +394,7 @@ XM_INLINE void XN(lse_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
 XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
                             XT *restrict out)
 {
-    enum { RMAX = XENTC_FLAT_BLOCK / 3 + 1 };
+    enum { RMAX = XENTC_FLAT_BLOCK / XENTC_FLAT_MIN_C + 1 };
     double e[XENTC_FLAT_BLOCK], xc[XENTC_FLAT_BLOCK], mk[XENTC_FLAT_BLOCK];
     double s[RMAX], rm[RMAX], rv[RMAX];
     int redo[RMAX], ridx[RMAX];
@@ -416,12 +406,7 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
         const XT *restrict xb = x + i0 * C;
         XT *restrict ob = out + i0;
 
-        double M = -XM_INF;
-#pragma omp simd reduction(max:M)
-        for (ptrdiff_t k = 0; k < L; k++) {
-            double v = (double)xb[k];
-            M = v > M ? v : M;
-        }
+        const double M = XN(row_max)(xb, L);
         if (!(__builtin_fabs(M) < XM_INF)) {
             /* +inf, or no finite value: the per-row kernel handles it exactly */
             XN(lse_by_row)(xb, C, nb, C, ob);
@@ -431,14 +416,13 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
         /* exp pass, prefetching the next block so that its max pass reads from cache */
         const ptrdiff_t rest = (n_rows - i0 - nb) * C;
         const ptrdiff_t next = rest < L ? rest : L;
-        const double nM = -M;
         for (ptrdiff_t k0 = 0; k0 < L; k0 += 64) {
             for (ptrdiff_t q = k0; q < k0 + 64 && q < next; q += XENTC_LINE(XT))
                 XM_PREFETCH(xb + L + q);
             const ptrdiff_t k1 = k0 + 64 < L ? k0 + 64 : L;
 #pragma omp simd
             for (ptrdiff_t k = k0; k < k1; k++)
-                e[k] = XN(exp_shifted)((double)xb[k], nM);
+                e[k] = XN(exp_below)((double)xb[k], M, 1, 0);
         }
 
         XN(row_sums)(e, nb, C, 0, s);
@@ -467,9 +451,10 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
 
 /*
  * Entry point: out[i] = log(sum_j exp(x[i, j])) for the n_rows rows at x + i * ld, each of
- * n_cols contiguous elements.  The result of a row depends only on the row's values and on
- * (n_cols, ld == n_cols), never on n_rows or on how the caller splits the rows, as long as
- * splits fall on multiples of xentc_lse_row_quantum(n_cols): that is what makes results
+ * n_cols contiguous elements.  A row's result depends only on its values and on
+ * (n_cols, ld == n_cols) -- except in the chunk-flat kernel, where it also depends on the
+ * rows sharing its block -- and never on how the caller splits the rows, as long as splits
+ * fall on multiples of xentc_lse_row_quantum(n_cols): that is what makes results
  * bit-identical for every thread count.
  */
 XENTC_ENTRY void XN(lse_rows)(const XT *x, ptrdiff_t ld, ptrdiff_t n_rows, ptrdiff_t n_cols,
@@ -521,5 +506,4 @@ XENTC_ENTRY double XN(read_floor)(const XT *x, ptrdiff_t n)
     return (double)s;
 }
 
-#undef XN_EXPD
 #undef XN_TINY_RESULT

@@ -2,13 +2,15 @@
  * softmax / log_softmax over rows: a template, included by xentc_kernels.h after
  * xentc_lse_impl.h (same macros: XT, XT_IS_F32, XN, XENTC_ENTRY).
  *
- * Per row: m = max, L = log1p(v) with v the sum of exp(x - m) over all elements but one
- * maximal one (a double-double), then
- *   log_softmax(x)_j = (x_j - m) - L      (x_j - m exact by TwoSum: the largest output of a
- *                                           row keeps full relative precision, even -1e-18)
- *   softmax(x)_j     = exp((x_j - m) - L)  (argument exact to ~2^-105, subnormal outputs
- *                                           correctly scaled)
- * Rows that are not finite follow scipy.special exactly (xentc_softmax_row_kind).
+ * Per row: m = max, S = (number of maxima) + tail, the tail being the sum of exp(x - m) over
+ * the elements below m (shifts exact by TwoSum), L = log1p(S - 1) as a double-double:
+ *   log_softmax(x)_j = x_j - (m + L)     (m + L a double-double: the largest output of a row
+ *                                          keeps full relative precision, even -1e-18)
+ *   softmax(x)_j     = exp(x_j - m) / S  (one exp per element; 1/S and a Newton step)
+ * Kernels: a pair formula for C = 2, a transposed block (vectorised across rows) for
+ * 3 <= C <= XENTC_FLAT_MAX, one row at a time above, and for segments of very long rows
+ * exp((x_j - m) - L) from the merged statistics.  Rows that are not finite follow
+ * scipy.special exactly (xentc_softmax_row_kind).
  */
 
 /*

@@ -1,4 +1,4 @@
-"""xentc.softmax / xentc.log_softmax: scipy.special's semantics (semantics.md §1.2, items 9-12)."""
+"""xentc.softmax / log_softmax: scipy.special's semantics (semantics.md §1.2, items 9-12)."""
 
 import warnings
 
