@@ -88,6 +88,7 @@ cdef extern from "xentc_kernels.h" nogil:
     int XENTC_ROW_NEGINF
     Py_ssize_t XENTC_SEGMENT
     Py_ssize_t XENTC_SEGMENT_ABOVE
+    Py_ssize_t XENTC_FLAT_MAX
     Py_ssize_t xentc_lse_row_quantum(Py_ssize_t n_cols)
     xentc_lse_state xentc_lse_merge(xentc_lse_state a, xentc_lse_state b)
     double xentc_lse_finish(xentc_lse_state s)
@@ -103,6 +104,9 @@ cdef Py_ssize_t TASK_ELEMENTS = 1 << 15
 cdef Py_ssize_t PARALLEL_MIN_ELEMENTS = 1 << 16
 
 LEVEL_NAMES = ("baseline", "avx2", "avx512")
+# Rows of at most this many elements must be packed (row stride == row length): the small-row
+# kernels process blocks of rows as one array.
+SMALL_ROW_MAX = XENTC_FLAT_MAX
 
 
 # --------------------------------------------------------------------------------------------

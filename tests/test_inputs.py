@@ -92,3 +92,18 @@ def test_python_lists_and_nested_sequences():
                     rtol=1e-8)
     assert_allclose(xentc.softmax(((1.0, 2.0),), axis=1), [[0.26894142, 0.73105858]],
                     rtol=1e-8)
+
+
+def test_broadcast_b_is_not_materialised(rng):
+    # b broadcast along the reduced axis reaches the kernel with a zero column stride
+    import tracemalloc
+
+    a = rng.normal(size=(20_000, 200))
+    b = rng.uniform(0.5, 1.5, size=(20_000, 1))
+    expected = sp.logsumexp(a, axis=1, b=b)
+    tracemalloc.start()
+    r = xentc.logsumexp(a, axis=1, b=b)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert_allclose(r, expected, rtol=1e-13)
+    assert peak < a.nbytes / 10

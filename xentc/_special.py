@@ -114,7 +114,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, n_thre
             sgn = np.where(np.isnan(out), np.nan, np.where(out == -np.inf, 0.0, 1.0))
             sgn = sgn.astype(compute)
     else:
-        b2, _, _ = rows_view(b, axes, compute)
+        b2, _, _ = rows_view(b, axes, compute, unit_columns=False)
         sgn = np.empty_like(out)
         _core.lse_b_rows(a2, b2, out, sgn, bool(return_sign), nt)
 

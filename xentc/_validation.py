@@ -8,6 +8,8 @@ import operator
 
 import numpy as np
 
+from . import _core
+
 try:  # NumPy >= 2.0
     from numpy.lib.array_utils import normalize_axis_tuple
 except ImportError:  # pragma: no cover - NumPy 1.x
@@ -20,11 +22,6 @@ __all__ = [
     "rows_view",
     "restore_reduced",
 ]
-
-# Rows of at most this many elements are made C-contiguous (the small-row kernels process
-# blocks of whole rows as one flat array); longer rows only need a unit column stride.
-_SMALL_ROW = 64
-
 
 def as_real_array(x, name):
     """``np.asarray(x)``, checked to hold real numbers (bool, int, float16/32/64)."""
@@ -75,12 +72,14 @@ def normalize_axes(axis, ndim):
     return tuple(sorted(axes))
 
 
-def rows_view(x, axes, dtype):
+def rows_view(x, axes, dtype, unit_columns=True):
     """``x`` as a 2-D array (kept elements, reduced elements) for the kernels.
 
-    The reduced axes are moved last (in increasing order) and flattened.  The result has a
-    unit column stride and a row stride that is a multiple of the item size; it is a view of
-    ``x`` whenever that is possible, a copy otherwise (or when ``dtype`` differs).
+    The reduced axes are moved last (in increasing order) and flattened.  The result's strides
+    are multiples of the item size, its column stride is 1 element (unless ``unit_columns`` is
+    False: the weights ``b`` may have any column stride, 0 for a broadcast), and short rows are
+    packed (the small-row kernels treat a block of rows as one array).  It is a view of ``x``
+    whenever that is possible, a copy otherwise (or when ``dtype`` differs).
     Returns ``(x2, moved_shape, perm)``: the shape before flattening and the transposition.
     """
     kept = [i for i in range(x.ndim) if i not in axes]
@@ -94,11 +93,12 @@ def rows_view(x, axes, dtype):
     x2 = xt.reshape(n_rows, n_cols)
     item = x2.itemsize
     s0, s1 = x2.strides
-    if (
-        (n_cols > 1 and s1 != item)
-        or (n_rows > 1 and s0 % item != 0)
-        or (n_cols <= _SMALL_ROW and n_rows > 1 and s0 != n_cols * item)
-    ):
+    if unit_columns:
+        bad = (n_cols > 1 and s1 != item) or (
+            n_cols <= _core.SMALL_ROW_MAX and n_rows > 1 and s0 != n_cols * item)
+    else:
+        bad = n_cols > 1 and s1 % item != 0
+    if bad or (n_rows > 1 and s0 % item != 0):
         x2 = np.ascontiguousarray(x2)
     return x2, moved_shape, perm
 
