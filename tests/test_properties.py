@@ -12,7 +12,9 @@ import xentc
 
 sp = pytest.importorskip("scipy.special")
 
-SETTINGS = settings(max_examples=300, deadline=None,
+# derandomized: CI reruns the same 300 examples per test (run with --hypothesis-seed=N and
+# derandomize off locally to explore further)
+SETTINGS = settings(max_examples=300, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
