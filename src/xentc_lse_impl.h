@@ -70,28 +70,25 @@ XM_INLINE double XN(sum_exp_below)(const XT *restrict b, ptrdiff_t n, double m, 
     double acc[XENTC_LANES], tops[XENTC_LANES];
     for (int l = 0; l < XENTC_LANES; l++)
         acc[l] = tops[l] = 0.0;
+#define XN_LANE_STEP                                                                        \
+    {                                                                                       \
+        double v = (double)b[j0 + l];                                                       \
+        double e = XN(exp_below)(v, m, exact_shift, y != NULL);                             \
+        if (y)                                                                              \
+            y[j0 + l] = (XT)e;                                                              \
+        int top = v == m;                                                                   \
+        acc[l] += top ? 0.0 : e;                                                            \
+        tops[l] += top ? 1.0 : 0.0;                                                         \
+    }
     ptrdiff_t j0 = 0;
     for (; j0 + XENTC_LANES <= n; j0 += XENTC_LANES) {     /* full width: vectorises best */
 #pragma omp simd
-        for (int l = 0; l < XENTC_LANES; l++) {
-            double v = (double)b[j0 + l];
-            double e = XN(exp_below)(v, m, exact_shift, y != NULL);
-            if (y)
-                y[j0 + l] = (XT)e;
-            int top = v == m;
-            acc[l] += top ? 0.0 : e;
-            tops[l] += top ? 1.0 : 0.0;
-        }
+        for (int l = 0; l < XENTC_LANES; l++)
+            XN_LANE_STEP
     }
-    for (int l = 0; j0 + l < n; l++) {
-        double v = (double)b[j0 + l];
-        double e = XN(exp_below)(v, m, exact_shift, y != NULL);
-        if (y)
-            y[j0 + l] = (XT)e;
-        int top = v == m;
-        acc[l] += top ? 0.0 : e;
-        tops[l] += top ? 1.0 : 0.0;
-    }
+    for (int l = 0; j0 + l < n; l++)                      /* the remaining < XENTC_LANES */
+        XN_LANE_STEP
+#undef XN_LANE_STEP
     for (int w = XENTC_LANES / 2; w > 0; w /= 2)
         for (int l = 0; l < w; l++) {
             acc[l] += acc[l + w];

@@ -64,7 +64,7 @@ def test_show_config(capsys):
 
 
 def test_no_fast_math_side_effects():
-    # a -ffast-math build would set flush-to-zero for the whole process on import
+    # a "fast math" build would set flush-to-zero for the whole process on import
     import numpy as np
 
     assert np.array([5e-324]) * 2 != 0
