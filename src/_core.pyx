@@ -280,7 +280,7 @@ def lse_b_rows(const floating[:, :] a, const floating[:, :] b, floating[::1] out
     cdef const floating *bp = &b[0, 0]
     cdef floating *op = &out[0]
     cdef floating *sp = &sign[0]
-    cdef Py_ssize_t rows = TASK_ELEMENTS // n_cols if 0 < n_cols < TASK_ELEMENTS else 1
+    cdef Py_ssize_t rows = _rows_per_task(n_cols)
     cdef Py_ssize_t n_tasks = (n_rows + rows - 1) // rows
     cdef Py_ssize_t t, r0, r1
     with nogil:

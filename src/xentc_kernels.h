@@ -54,15 +54,13 @@ typedef struct {
     double m, st, cnt;
 } xentc_lse_state;
 
-/* Log-sum-exp of a finished state.  m = +inf gives +inf, all -inf gives -inf, NaN gives NaN:
-   scipy's results for such rows. */
+/* Log-sum-exp of a finished state.  m = +inf gives +inf, all -inf (or no element) gives
+   -inf, NaN gives NaN: scipy's results for such rows.  Branch-free (vector loops use it). */
 static inline double xentc_lse_finish(xentc_lse_state s)
 {
-    if (s.st != s.st)
-        return s.st;
-    if (!(__builtin_fabs(s.m) < XM_INF))
-        return s.m;
-    return xm_m_plus_log1p(s.m, s.st + (s.cnt - 1.0));
+    double r = xm_m_plus_log1p(s.m, s.st + (s.cnt - 1.0));   /* m +-inf: m + v */
+    r = s.m == -XM_INF ? s.m : r;
+    return s.st != s.st ? s.st : r;
 }
 
 /* exp(a - b) for a < b (b finite, a may be -inf), with a - b formed exactly. */
@@ -131,13 +129,6 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
                                                                    : 1;
 }
 
-/* xentc_lse_finish without branches, for vector loops (same results). */
-static inline double xentc_lse_finish_simd(xentc_lse_state s)
-{
-    double r = xm_m_plus_log1p(s.m, s.st + (s.cnt - 1.0));
-    r = s.m == -XM_INF ? s.m : r;           /* all -inf (cnt counts them: v >= 0) */
-    return s.st != s.st ? s.st : r;
-}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Instantiations                                                                           */

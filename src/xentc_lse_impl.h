@@ -374,7 +374,7 @@ XM_INLINE void XN(lse_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
 #pragma omp simd
         for (ptrdiff_t i = 0; i < nb; i++) {
             xentc_lse_state s = {m[i], st[i], cnt[i]};
-            out[i0 + i] = (XT)xentc_lse_finish_simd(s);
+            out[i0 + i] = (XT)xentc_lse_finish(s);
         }
     }
 }

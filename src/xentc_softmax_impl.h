@@ -242,12 +242,10 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
             XM_PREFETCH(xb + L + q);
 
         XN(transpose_max)(xb, nb, C, R, xt, m);
-        int any_special = 0;
-#pragma omp simd reduction(|:any_special)
+#pragma omp simd
         for (ptrdiff_t i = 0; i < nb; i++) {
             st4[i] = st4[R + i] = st4[2 * R + i] = st4[3 * R + i] = 0.0;
             cnt[i] = 0.0;
-            any_special |= !(__builtin_fabs(m[i]) < XM_INF);
         }
         /* the tail of each row in 4 interleaved partial sums (st4[j % 4]) */
         for (ptrdiff_t j = 0; j < C; j++) {
@@ -320,22 +318,13 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
         }
         XN(transpose_store)(et, nb, C, R, yb);
 
-        if (any_special) {
-            /* NaN (the max ignores it: st is NaN) or infinite max: scipy's values */
-            for (ptrdiff_t i = 0; i < nb; i++) {
-                if (__builtin_fabs(m[i]) < XM_INF && st[i] == st[i])
-                    continue;
-                XN(softmax_stats) sts = XN(softmax_stats_of)(XN(lse_row_state)(xb + i * C, C));
-                n_invalid += sts.kind == XENTC_ROW_POSINF || sts.kind == XENTC_ROW_NEGINF;
-                XN(softmax_apply_row)(xb + i * C, C, sts, yb + i * C, log_out);
-            }
-        } else {
-            for (ptrdiff_t i = 0; i < nb; i++) {
-                if (st[i] == st[i])
-                    continue;
-                XN(softmax_stats) sts = XN(softmax_stats_of)(XN(lse_row_state)(xb + i * C, C));
-                XN(softmax_apply_row)(xb + i * C, C, sts, yb + i * C, log_out);
-            }
+        /* rows with a NaN (the max ignores it: st is NaN) or an infinite max: scipy's values */
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            if (__builtin_fabs(m[i]) < XM_INF && st[i] == st[i])
+                continue;
+            XN(softmax_stats) sts = XN(softmax_stats_of)(XN(lse_row_state)(xb + i * C, C));
+            n_invalid += sts.kind == XENTC_ROW_POSINF || sts.kind == XENTC_ROW_NEGINF;
+            XN(softmax_apply_row)(xb + i * C, C, sts, yb + i * C, log_out);
         }
     }
     return n_invalid;
