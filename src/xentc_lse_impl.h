@@ -304,6 +304,15 @@ XM_INLINE void XN(row_sums)(const double *restrict e, ptrdiff_t nb, ptrdiff_t C,
 }
 #undef XN_ROW_SUMS_CASE
 
+/* Prefetch the block after the current one (up to len elements of the avail that follow),
+   so that its first pass reads from cache while this block is computed. */
+XM_INLINE void XN(prefetch_next_block)(const XT *next, ptrdiff_t len, ptrdiff_t avail)
+{
+    const ptrdiff_t n = avail < len ? avail : len;
+    for (ptrdiff_t q = 0; q < n; q += XENTC_LINE(XT))
+        XM_PREFETCH(next + q);
+}
+
 /* Transpose a block of nb rows of C values into xt (xt[j * R + i] = x[i, j]), as doubles,
    and the max of each row into m[i] (NaN ignored). */
 XM_INLINE void XN(transpose_max)(const XT *restrict x, ptrdiff_t nb, ptrdiff_t C, ptrdiff_t R,
@@ -350,10 +359,7 @@ XM_INLINE void XN(lse_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
     for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += R) {
         const ptrdiff_t nb = n_rows - i0 < R ? n_rows - i0 : R;
         const XT *restrict xb = x + i0 * C;
-        const ptrdiff_t L = nb * C, rest = (n_rows - i0 - nb) * C;
-        const ptrdiff_t next = rest < L ? rest : L;
-        for (ptrdiff_t q = 0; q < next; q += XENTC_LINE(XT))
-            XM_PREFETCH(xb + L + q);
+        XN(prefetch_next_block)(xb + nb * C, nb * C, (n_rows - i0 - nb) * C);
         XN(transpose_max)(xb, nb, C, R, xt, m);
 #pragma omp simd
         for (ptrdiff_t i = 0; i < nb; i++)

@@ -236,10 +236,7 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
         const ptrdiff_t nb = n_rows - i0 < R ? n_rows - i0 : R;
         const XT *restrict xb = x + i0 * C;
         XT *restrict yb = y + i0 * C;
-        const ptrdiff_t L = nb * C, rest = (n_rows - i0 - nb) * C;
-        const ptrdiff_t next = rest < L ? rest : L;
-        for (ptrdiff_t q = 0; q < next; q += XENTC_LINE(XT))
-            XM_PREFETCH(xb + L + q);
+        XN(prefetch_next_block)(xb + nb * C, nb * C, (n_rows - i0 - nb) * C);
 
         XN(transpose_max)(xb, nb, C, R, xt, m);
 #pragma omp simd
