@@ -12,6 +12,9 @@ depends on how many threads ran, so results are bit-identical for every ``n_thre
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 from libc.math cimport fabs
+from libc.stdint cimport int64_t
+
+import numpy as np
 
 cdef extern from *:
     """
@@ -62,9 +65,11 @@ cdef extern from "xentc_kernels.h" nogil:
         double (*lse_tiny_result_f64)() noexcept nogil
         double (*lse_tiny_result_f32)() noexcept nogil
         Py_ssize_t (*softmax_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
-                                       double *, Py_ssize_t, int) noexcept nogil
+                                       double *, Py_ssize_t, int, double *,
+                                       double *) noexcept nogil
         Py_ssize_t (*softmax_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
-                                       float *, Py_ssize_t, int) noexcept nogil
+                                       float *, Py_ssize_t, int, double *,
+                                       double *) noexcept nogil
         void (*softmax_apply_f64)(const double *, Py_ssize_t, xentc_lse_state, double *,
                                   int) noexcept nogil
         void (*softmax_apply_f32)(const float *, Py_ssize_t, xentc_lse_state, float *,
@@ -75,6 +80,18 @@ cdef extern from "xentc_kernels.h" nogil:
         void (*lse_b_rows_f32)(const float *, Py_ssize_t, const float *, Py_ssize_t,
                                Py_ssize_t, Py_ssize_t, Py_ssize_t, int, float *,
                                float *) noexcept nogil
+        double (*ce_index_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                    const int64_t *, const double *, double, double, int,
+                                    double *, double *, double) noexcept nogil
+        double (*ce_index_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                    const int64_t *, const double *, double, double, int,
+                                    float *, float *, double) noexcept nogil
+        double (*ce_prob_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                   const double *, Py_ssize_t, const double *, double,
+                                   double *, double *, double) noexcept nogil
+        double (*ce_prob_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                   const float *, Py_ssize_t, const double *, double,
+                                   float *, float *, double) noexcept nogil
         double (*read_floor_f64)(const double *, Py_ssize_t) noexcept nogil
         double (*read_floor_f32)(const float *, Py_ssize_t) noexcept nogil
 
@@ -325,10 +342,12 @@ def softmax_rows(const floating[:, :] x, floating[:, ::1] y, bint log_out, int n
             r1 = r0 + rows if r0 + rows < n_rows else n_rows
             if floating is double:
                 n_invalid += xentc_kt.softmax_rows_f64(xp + r0 * ld, ld, r1 - r0, n_cols,
-                                                       yp + r0 * n_cols, n_cols, log_out)
+                                                       yp + r0 * n_cols, n_cols, log_out,
+                                                       NULL, NULL)
             else:
                 n_invalid += xentc_kt.softmax_rows_f32(xp + r0 * ld, ld, r1 - r0, n_cols,
-                                                       yp + r0 * n_cols, n_cols, log_out)
+                                                       yp + r0 * n_cols, n_cols, log_out,
+                                                       NULL, NULL)
     return n_invalid
 
 
@@ -357,6 +376,69 @@ cdef Py_ssize_t _softmax_rows_segmented(const floating *xp, Py_ssize_t ld, Py_ss
                                            log_out)
     free(rows)
     return n_invalid
+
+
+# --------------------------------------------------------------------------------------------
+# Multiclass cross-entropy
+# --------------------------------------------------------------------------------------------
+
+def ce_rows(const floating[:, :] x, const int64_t[::1] y, const floating[:, :] t,
+            const double[::1] w, double wsum, double eps, bint neg_zero,
+            floating[::1] loss, floating[:, ::1] grad, double gscale, int n_threads):
+    """Cross-entropy of the rows of x (unit column stride, n_cols >= 1).
+
+    Index targets ``y`` (negative: ignored row) or, when ``y`` is empty, probability targets
+    ``t`` (rows of x's length, unit column stride; a row stride of 0 broadcasts one row).
+    ``w`` holds class weights (empty: none) summing to ``wsum``, ``eps`` is the label
+    smoothing.  Per-row losses go to ``loss`` and the gradient, scaled by ``gscale``, to
+    ``grad``, each unless empty.  Returns the per-task sums of the losses (in double, tasks
+    fixed by the shape alone: sum them in order for a result independent of n_threads).
+    """
+    cdef Py_ssize_t n_rows = x.shape[0], n_cols = x.shape[1]
+    cdef Py_ssize_t rows = _rows_per_task(n_cols)
+    cdef Py_ssize_t n_tasks = (n_rows + rows - 1) // rows
+    partial = np.zeros(n_tasks, dtype=np.float64)
+    if n_rows == 0:
+        return partial
+    cdef double[::1] part = partial
+    cdef Py_ssize_t ld = x.strides[0] // <Py_ssize_t>sizeof(floating)
+    cdef const floating *xp = &x[0, 0]
+    cdef bint by_index = y.shape[0] > 0
+    cdef const int64_t *yp = &y[0] if by_index else NULL
+    cdef const floating *tp = NULL if by_index else &t[0, 0]
+    cdef Py_ssize_t ldt = 0 if by_index else t.strides[0] // <Py_ssize_t>sizeof(floating)
+    cdef const double *wp = &w[0] if w.shape[0] > 0 else NULL
+    cdef floating *lp = &loss[0] if loss.shape[0] > 0 else NULL
+    cdef floating *gp = &grad[0, 0] if grad.shape[0] > 0 else NULL
+    cdef Py_ssize_t t_i, r0, r1
+    with nogil:
+        for t_i in prange(n_tasks, schedule="static", num_threads=n_threads,
+                          use_threads_if=_use_threads(n_tasks, n_rows * n_cols, n_threads)):
+            r0 = t_i * rows
+            r1 = r0 + rows if r0 + rows < n_rows else n_rows
+            if by_index:
+                if floating is double:
+                    part[t_i] = xentc_kt.ce_index_rows_f64(
+                        xp + r0 * ld, ld, r1 - r0, n_cols, yp + r0, wp, wsum, eps, neg_zero,
+                        lp + r0 if lp != NULL else NULL,
+                        gp + r0 * n_cols if gp != NULL else NULL, gscale)
+                else:
+                    part[t_i] = xentc_kt.ce_index_rows_f32(
+                        xp + r0 * ld, ld, r1 - r0, n_cols, yp + r0, wp, wsum, eps, neg_zero,
+                        lp + r0 if lp != NULL else NULL,
+                        gp + r0 * n_cols if gp != NULL else NULL, gscale)
+            else:
+                if floating is double:
+                    part[t_i] = xentc_kt.ce_prob_rows_f64(
+                        xp + r0 * ld, ld, r1 - r0, n_cols, tp + r0 * ldt, ldt, wp, eps,
+                        lp + r0 if lp != NULL else NULL,
+                        gp + r0 * n_cols if gp != NULL else NULL, gscale)
+                else:
+                    part[t_i] = xentc_kt.ce_prob_rows_f32(
+                        xp + r0 * ld, ld, r1 - r0, n_cols, tp + r0 * ldt, ldt, wp, eps,
+                        lp + r0 if lp != NULL else NULL,
+                        gp + r0 * n_cols if gp != NULL else NULL, gscale)
+    return partial
 
 
 # --------------------------------------------------------------------------------------------

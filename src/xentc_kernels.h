@@ -113,6 +113,27 @@ static inline int xentc_softmax_row_kind(xentc_lse_state s)
     return XENTC_ROW_FINITE;
 }
 
+/* The statistics of a row for the losses: its max m and L = log(sum(exp(x - m))), so that
+   log_softmax(x) = (x - m) - L.  L is NaN for a row that is not finite (a NaN, a +inf max or
+   all -inf): every loss of such a row is NaN. */
+static inline void xentc_put_stats(xentc_lse_state s, double *m, double *l)
+{
+    *m = s.m;
+    if (xentc_softmax_row_kind(s) == XENTC_ROW_FINITE) {
+        xm_dd L = xm_log1p_dd(s.st + (s.cnt - 1.0));
+        *l = L.hi + L.lo;
+    } else {
+        *l = __builtin_nan("");
+    }
+}
+
+/* w * v for a loss term v with weight w, where a zero weight makes the term 0 even if v is
+   infinite (the xlogy convention, SPEC 2); NaN stays NaN. */
+static inline double xentc_weighted(double w, double v)
+{
+    return w == 0.0 && v == v ? 0.0 : w * v;
+}
+
 /* Rows per transposed block for rows of C values: ~XENTC_FLAT_BLOCK elements, a multiple
    of 8 rows. */
 static inline ptrdiff_t xentc_tb_rows(ptrdiff_t C)
@@ -150,6 +171,7 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 #include "xentc_lse_impl.h"
 #include "xentc_softmax_impl.h"
 #include "xentc_lse_b_impl.h"
+#include "xentc_ce_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -159,6 +181,7 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 #include "xentc_lse_impl.h"
 #include "xentc_softmax_impl.h"
 #include "xentc_lse_b_impl.h"
+#include "xentc_ce_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -172,6 +195,7 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 #include "xentc_lse_impl.h"
 #include "xentc_softmax_impl.h"
 #include "xentc_lse_b_impl.h"
+#include "xentc_ce_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -181,6 +205,7 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 #include "xentc_lse_impl.h"
 #include "xentc_softmax_impl.h"
 #include "xentc_lse_b_impl.h"
+#include "xentc_ce_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -193,6 +218,7 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 #include "xentc_lse_impl.h"
 #include "xentc_softmax_impl.h"
 #include "xentc_lse_b_impl.h"
+#include "xentc_ce_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -202,6 +228,7 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 #include "xentc_lse_impl.h"
 #include "xentc_softmax_impl.h"
 #include "xentc_lse_b_impl.h"
+#include "xentc_ce_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -222,15 +249,27 @@ typedef struct {
     double (*lse_tiny_result_f64)(void);
     double (*lse_tiny_result_f32)(void);
     ptrdiff_t (*softmax_rows_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, double *,
-                                  ptrdiff_t, int);
+                                  ptrdiff_t, int, double *, double *);
     ptrdiff_t (*softmax_rows_f32)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float *,
-                                  ptrdiff_t, int);
+                                  ptrdiff_t, int, double *, double *);
     void (*softmax_apply_f64)(const double *, ptrdiff_t, xentc_lse_state, double *, int);
     void (*softmax_apply_f32)(const float *, ptrdiff_t, xentc_lse_state, float *, int);
     void (*lse_b_rows_f64)(const double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t,
                            ptrdiff_t, ptrdiff_t, int, double *, double *);
     void (*lse_b_rows_f32)(const float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t,
                            ptrdiff_t, ptrdiff_t, int, float *, float *);
+    double (*ce_index_rows_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                const int64_t *, const double *, double, double, int,
+                                double *, double *, double);
+    double (*ce_index_rows_f32)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                const int64_t *, const double *, double, double, int,
+                                float *, float *, double);
+    double (*ce_prob_rows_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                               const double *, ptrdiff_t, const double *, double, double *,
+                               double *, double);
+    double (*ce_prob_rows_f32)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                               const float *, ptrdiff_t, const double *, double, float *,
+                               float *, double);
     double (*read_floor_f64)(const double *, ptrdiff_t);
     double (*read_floor_f32)(const float *, ptrdiff_t);
 } xentc_kernel_table;
@@ -243,6 +282,8 @@ typedef struct {
     xentc_softmax_rows_f64_##sfx, xentc_softmax_rows_f32_##sfx,                             \
     xentc_softmax_apply_f64_##sfx, xentc_softmax_apply_f32_##sfx,                           \
     xentc_lse_b_rows_f64_##sfx, xentc_lse_b_rows_f32_##sfx,                                 \
+    xentc_ce_index_rows_f64_##sfx, xentc_ce_index_rows_f32_##sfx,                           \
+    xentc_ce_prob_rows_f64_##sfx, xentc_ce_prob_rows_f32_##sfx,                             \
     xentc_read_floor_f64_##sfx, xentc_read_floor_f32_##sfx }
 
 enum { XENTC_LEVEL_BASELINE = 0, XENTC_LEVEL_AVX2 = 1, XENTC_LEVEL_AVX512 = 2 };

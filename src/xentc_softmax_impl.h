@@ -11,6 +11,9 @@
  * 3 <= C <= XENTC_FLAT_MAX, one row at a time above, and for segments of very long rows
  * exp((x_j - m) - L) from the merged statistics.  Rows that are not finite follow
  * scipy.special exactly (xentc_softmax_row_kind).
+ *
+ * For the losses the kernels also return each row's statistics (xentc_put_stats: the max m and
+ * L = log(sum exp(x - m))), and with no output array they compute only those.
  */
 
 /*
@@ -112,11 +115,15 @@ XM_INLINE void XN(softmax_apply_row)(const XT *restrict x, ptrdiff_t n, XN(softm
  * the exponential in the last pass instead of storing it.  For rows whose max is
  * not finite the statistics path writes scipy's values; returns 1 for the rows NumPy warns on.
  */
-XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restrict y)
+XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restrict y,
+                                     double *sm, double *sl)
 {
     const double m = XN(row_max)(x, n);
     if (!(__builtin_fabs(m) < XM_INF)) {
-        XN(softmax_stats) st = XN(softmax_stats_of)(XN(lse_row_state)(x, n));
+        xentc_lse_state s = XN(lse_row_state)(x, n);
+        if (sm)
+            xentc_put_stats(s, sm, sl);
+        XN(softmax_stats) st = XN(softmax_stats_of)(s);
         XN(softmax_apply_row)(x, n, st, y, 0);
         return st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
     }
@@ -132,7 +139,12 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
                                                 &bcnt));
         cnt += bcnt;
     }
-    const double S = cnt + xm_cascade_total(&tail), inv = 1.0 / S;
+    const double tail_sum = xm_cascade_total(&tail);
+    const double S = cnt + tail_sum, inv = 1.0 / S;
+    if (sm) {
+        xentc_lse_state s = {m, tail_sum, cnt};
+        xentc_put_stats(s, sm, sl);
+    }
 #if XT_IS_F32
     /* float outputs: exp(x - m) / S in double, rounded once (a float-rounded e stored by the
        first pass would add half an ulp) */
@@ -158,7 +170,7 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
  * rewritten afterwards by the scalar rules.
  */
 XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT *restrict y,
-                                     int log_out)
+                                     int log_out, double *restrict sm, double *restrict sl)
 {
     int any_special = 0;
 #pragma omp simd reduction(|:any_special)
@@ -170,6 +182,10 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
 #if XT_IS_F32
         double e = xm_exp_f32acc(-(dh + dl));
         double big, small;
+        if (sm) {
+            sm[i] = a_big ? a : b;
+            sl[i] = xm_log1p01_f32acc(e);
+        }
         if (log_out) {
             double L = xm_log1p01_f32acc(e);
             big = 0.0 - L;                           /* +0 when L == 0, as scipy */
@@ -181,13 +197,17 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
 #else
         double e = xm_exp_full(-dh, -dl);
         double big, small;
+        xm_dd L = xm_log1p01_dd(e);
+        if (sm) {
+            sm[i] = a_big ? a : b;
+            sl[i] = L.hi + L.lo;
+        }
         if (log_out) {
-            xm_dd L = xm_log1p01_dd(e);
             big = 0.0 - (L.hi + L.lo);               /* +0 when L == 0, as scipy */
             xm_dd t = xm_two_sum(-dh, -L.hi);
             small = t.hi + ((t.lo - dl) - L.lo);
         } else {
-            xm_dd L = xm_log1p01_dd(e);             /* small = exp(-|d| - log1p(e)) */
+            /* small = exp(-|d| - log1p(e)) */
             xm_dd t = xm_two_sum(-dh, -L.hi);
             big = 1.0 / (1.0 + e);
             small = xm_exp_full(t.hi, (t.lo - dl) - L.lo);
@@ -205,6 +225,8 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
                 continue;
             /* a finite value next to a -inf is an ordinary row: redo it exactly */
             xentc_lse_state s = XN(lse_row_state)(r, 2);
+            if (sm)
+                xentc_put_stats(s, sm + i, sl + i);
             XN(softmax_stats) st = XN(softmax_stats_of)(s);
             n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
             XN(softmax_apply_row)(r, 2, st, y + 2 * i, log_out);
@@ -224,7 +246,8 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
  * depend on the other rows.  Rows with a NaN or an infinite max go to the per-row routine.
  */
 XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
-                                   XT *restrict y, int log_out)
+                                   XT *restrict y, int log_out, double *restrict sm,
+                                   double *restrict sl)
 {
     double xt[XENTC_FLAT_BLOCK], et[XENTC_FLAT_BLOCK];
     double m[XENTC_TB_ROWS], st[XENTC_TB_ROWS], cnt[XENTC_TB_ROWS], c1[XENTC_TB_ROWS],
@@ -235,7 +258,7 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
     for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += R) {
         const ptrdiff_t nb = n_rows - i0 < R ? n_rows - i0 : R;
         const XT *restrict xb = x + i0 * C;
-        XT *restrict yb = y + i0 * C;
+        XT *restrict yb = y ? y + i0 * C : NULL;
         XN(prefetch_next_block)(xb + nb * C, nb * C, (n_rows - i0 - nb) * C);
 
         XN(transpose_max)(xb, nb, C, R, xt, m);
@@ -268,8 +291,19 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
 #pragma omp simd
         for (ptrdiff_t i = 0; i < nb; i++)
             st[i] = (st4[i] + st4[R + i]) + (st4[2 * R + i] + st4[3 * R + i]);
+        if (sm) {
+#pragma omp simd
+            for (ptrdiff_t i = 0; i < nb; i++) {
+                double v = st[i] + (cnt[i] - 1.0);
+                xm_dd Lr = xm_log1p_dd(v < 0x1p1000 ? v : 0.0);
+                sm[i0 + i] = m[i];
+                sl[i0 + i] = Lr.hi + Lr.lo;   /* rows that are not finite: fixed up below */
+            }
+        }
 
-        if (!log_out) {
+        if (!y) {
+            /* statistics only */
+        } else if (!log_out) {
 #pragma omp simd
             for (ptrdiff_t i = 0; i < nb; i++) {
                 double S = cnt[i] + st[i];
@@ -313,40 +347,85 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
                 }
             }
         }
-        XN(transpose_store)(et, nb, C, R, yb);
+        if (y)
+            XN(transpose_store)(et, nb, C, R, yb);
 
         /* rows with a NaN (the max ignores it: st is NaN) or an infinite max: scipy's values */
         for (ptrdiff_t i = 0; i < nb; i++) {
             if (__builtin_fabs(m[i]) < XM_INF && st[i] == st[i])
                 continue;
-            XN(softmax_stats) sts = XN(softmax_stats_of)(XN(lse_row_state)(xb + i * C, C));
+            xentc_lse_state s = XN(lse_row_state)(xb + i * C, C);
+            if (sm)
+                xentc_put_stats(s, sm + i0 + i, sl + i0 + i);
+            XN(softmax_stats) sts = XN(softmax_stats_of)(s);
             n_invalid += sts.kind == XENTC_ROW_POSINF || sts.kind == XENTC_ROW_NEGINF;
-            XN(softmax_apply_row)(xb + i * C, C, sts, yb + i * C, log_out);
+            if (y)
+                XN(softmax_apply_row)(xb + i * C, C, sts, yb + i * C, log_out);
         }
     }
     return n_invalid;
 }
 
+/* The statistics (xentc_put_stats) of contiguous rows of 2, vectorised across rows. */
+XM_INLINE void XN(pair_stats)(const XT *restrict x, ptrdiff_t n_rows, double *restrict sm,
+                              double *restrict sl)
+{
+    int any_special = 0;
+#pragma omp simd reduction(|:any_special)
+    for (ptrdiff_t i = 0; i < n_rows; i++) {
+        double a = (double)x[2 * i], b = (double)x[2 * i + 1];
+        xm_dd d = xm_two_sum(a, -b);
+        double dh = __builtin_fabs(d.hi), dl = d.hi >= 0.0 ? d.lo : -d.lo;
+#if XT_IS_F32
+        sl[i] = xm_log1p01_f32acc(xm_exp_f32acc(-(dh + dl)));
+#else
+        xm_dd L = xm_log1p01_dd(xm_exp_full(-dh, -dl));
+        sl[i] = L.hi + L.lo;
+#endif
+        sm[i] = a >= b ? a : b;
+        any_special |= !((__builtin_fabs(a) < XM_INF) & (__builtin_fabs(b) < XM_INF));
+    }
+    if (any_special)
+        for (ptrdiff_t i = 0; i < n_rows; i++)
+            if (!(__builtin_fabs((double)x[2 * i]) < XM_INF &&
+                  __builtin_fabs((double)x[2 * i + 1]) < XM_INF))
+                xentc_put_stats(XN(lse_row_state)(x + 2 * i, 2), sm + i, sl + i);
+}
+
 /*
  * Entry point: softmax (log_out = 0) or log_softmax (log_out = 1) of the n_rows rows at
  * x + i * ldx into y + i * ldy.  Returns the number of rows for which NumPy would report
- * "invalid value encountered in subtract" (scipy computes inf - inf there).
+ * "invalid value encountered in subtract" (scipy computes inf - inf there).  If sm is not
+ * NULL each row's statistics go to sm[i], sl[i] (xentc_put_stats); y may then be NULL, for
+ * the statistics alone.
  */
 XENTC_ENTRY ptrdiff_t XN(softmax_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_rows,
-                                      ptrdiff_t n_cols, XT *y, ptrdiff_t ldy, int log_out)
+                                      ptrdiff_t n_cols, XT *y, ptrdiff_t ldy, int log_out,
+                                      double *sm, double *sl)
 {
-    if (n_cols == 2 && ldx == 2 && ldy == 2)
-        return XN(softmax_pair)(x, n_rows, y, log_out);
-    if (n_cols >= 3 && n_cols <= XENTC_FLAT_MAX && ldx == n_cols && ldy == n_cols)
-        return XN(softmax_tb)(x, n_rows, n_cols, y, log_out);
+    if (n_cols == 2 && ldx == 2 && (!y || ldy == 2)) {
+        if (!y) {
+            XN(pair_stats)(x, n_rows, sm, sl);
+            return 0;
+        }
+        return XN(softmax_pair)(x, n_rows, y, log_out, sm, sl);
+    }
+    if (n_cols >= 3 && n_cols <= XENTC_FLAT_MAX && ldx == n_cols && (!y || ldy == n_cols))
+        return XN(softmax_tb)(x, n_rows, n_cols, y, log_out, sm, sl);
     ptrdiff_t n_invalid = 0;
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         const XT *row = x + i * ldx;
-        if (!log_out) {
-            n_invalid += XN(softmax_row)(row, n_cols, y + i * ldy);
+        double *rm = sm ? sm + i : NULL, *rl = sm ? sl + i : NULL;
+        if (y && !log_out) {
+            n_invalid += XN(softmax_row)(row, n_cols, y + i * ldy, rm, rl);
             continue;
         }
-        XN(softmax_stats) st = XN(softmax_stats_of)(XN(lse_row_state)(row, n_cols));
+        xentc_lse_state s = XN(lse_row_state)(row, n_cols);
+        if (sm)
+            xentc_put_stats(s, rm, rl);
+        if (!y)
+            continue;
+        XN(softmax_stats) st = XN(softmax_stats_of)(s);
         n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
         XN(softmax_apply_row)(row, n_cols, st, y + i * ldy, log_out);
     }

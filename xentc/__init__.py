@@ -6,6 +6,16 @@ implementations to check against.
 """
 
 from ._config import show_config
+from ._losses import (
+    cross_entropy,
+    cross_entropy_and_grad,
+    cross_entropy_grad,
+    nll_loss,
+    nll_loss_and_grad,
+    nll_loss_grad,
+    softmax_cross_entropy_with_logits,
+    sparse_softmax_cross_entropy_with_logits,
+)
 from ._special import log_softmax, logsumexp, softmax
 from ._threads import openmp_enabled
 
@@ -15,6 +25,14 @@ __all__ = [
     "logsumexp",
     "softmax",
     "log_softmax",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "cross_entropy_and_grad",
+    "nll_loss",
+    "nll_loss_grad",
+    "nll_loss_and_grad",
+    "softmax_cross_entropy_with_logits",
+    "sparse_softmax_cross_entropy_with_logits",
     "openmp_enabled",
     "show_config",
     "__version__",

@@ -1,0 +1,199 @@
+/*
+ * Multiclass cross-entropy over rows, and its gradient: a template, included by
+ * xentc_kernels.h after xentc_softmax_impl.h (same macros: XT, XT_IS_F32, XN, XENTC_ENTRY).
+ *
+ * Rows are processed in chunks small enough for the chunk's statistics and gradient rows to
+ * stay in cache.  For a chunk, the softmax kernels give each row's max m and
+ * L = log(sum(exp(x - m))) (NaN for a row that is not finite) and, when a gradient is asked
+ * for, write softmax(x) into it; the chunk is then finished:
+ *
+ *   index targets  nll_i = (m - x_y) + L          both terms >= 0: no cancellation, so a
+ *                                                 confident row's loss of 1e-12 keeps its digits
+ *                  loss_i = (1 - eps) w_y nll_i + (eps / C) sum_c w_c ((m - x_c) + L)
+ *                  grad_i = g (a s - (eps / C) w - (1 - eps) w_y onehot(y)),
+ *                           a = (1 - eps) w_y + (eps / C) sum(w)
+ *   probabilities  loss_i = sum_c w_c t'_c ((m - x_c) + L),   t' = (1 - eps) t + eps / C
+ *                  grad_i = g (s sum_k w_k t'_k - w t')       (exact for unnormalised t)
+ *
+ * with g the caller's scale (1 / denominator for a mean, 1 otherwise) -- semantics.md 2.3-2.5.
+ * A term whose weight is exactly 0 contributes 0 even where its -log p is +inf (SPEC 2).
+ * Each entry point returns the sum of its rows' losses, accumulated in double in a fixed
+ * order (so the result does not depend on how rows are split between threads).
+ */
+
+/* Rows per chunk: a whole transposed block for short rows, a few rows otherwise. */
+XM_INLINE ptrdiff_t XN(ce_chunk_rows)(ptrdiff_t C)
+{
+    return C <= XENTC_FLAT_MAX ? xentc_tb_rows(C < 3 ? 3 : C) : 16;
+}
+
+/* The loss of one index-target row from its statistics. */
+XM_INLINE double XN(ce_index_row)(const XT *restrict xr, ptrdiff_t C, int64_t y,
+                                  const double *restrict w, double keep, double spread,
+                                  double m, double L)
+{
+    const double wy = w ? w[y] : 1.0;
+    const double xy = (double)xr[y];
+    double nll;
+    if (L != L) {
+        nll = L;                                   /* NaN, +inf max or all -inf */
+    } else if (xy == -XM_INF) {
+        nll = XM_INF;
+    } else {
+        xm_dd d = xm_two_sum(m, -xy);
+        nll = d.hi + (d.lo + L);
+    }
+    double loss = xentc_weighted(keep * wy, nll);
+    if (spread > 0.0) {
+        double s = 0.0;
+        if (L != L) {
+            s = L;
+        } else if (w) {
+#pragma omp simd reduction(+:s)
+            for (ptrdiff_t c = 0; c < C; c++) {
+                double d = (m - (double)xr[c]) + L;
+                s += w[c] == 0.0 ? 0.0 : w[c] * d;
+            }
+        } else {
+#pragma omp simd reduction(+:s)
+            for (ptrdiff_t c = 0; c < C; c++)
+                s += (m - (double)xr[c]) + L;
+        }
+        loss += spread * s;
+    }
+    return loss;
+}
+
+/* Finish n index-target rows whose statistics are sm, sl (and softmax in g, if not NULL). */
+XM_INLINE double XN(ce_index_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff_t n,
+                                     ptrdiff_t C, const int64_t *restrict y,
+                                     const double *restrict w, double wsum, double eps,
+                                     int neg_zero, const double *restrict sm,
+                                     const double *restrict sl, XT *restrict loss,
+                                     XT *restrict g, double gscale)
+{
+    const double keep = 1.0 - eps, spread = eps / (double)C;
+    double total = 0.0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const int64_t yi = y[i];
+        const XT *restrict xr = x + i * ldx;
+        XT *restrict gr = g ? g + i * C : NULL;
+        if (yi < 0) {                              /* ignored: loss 0, gradient 0 * softmax */
+            if (loss)
+                loss[i] = (XT)0.0;
+            if (gr) {
+#pragma omp simd
+                for (ptrdiff_t c = 0; c < C; c++)
+                    gr[c] = (XT)(0.0 * (double)gr[c]);
+            }
+            continue;
+        }
+        double li = XN(ce_index_row)(xr, C, yi, w, keep, spread, sm[i], sl[i]);
+        if (neg_zero && li == 0.0)
+            li = -0.0;                             /* torch's -(log p) of p = 1 */
+        if (loss)
+            loss[i] = (XT)li;
+        total += li;
+        if (gr) {
+            const double wy = w ? w[yi] : 1.0;
+            const double a = gscale * (keep * wy + spread * wsum), b = gscale * spread;
+            const double sy = (double)gr[yi];
+            if (w) {
+#pragma omp simd
+                for (ptrdiff_t c = 0; c < C; c++)
+                    gr[c] = (XT)(a * (double)gr[c] - b * w[c]);
+            } else {
+#pragma omp simd
+                for (ptrdiff_t c = 0; c < C; c++)
+                    gr[c] = (XT)(a * (double)gr[c] - b);
+            }
+            gr[yi] = (XT)((a * sy - b * wy) - gscale * keep * wy);
+        }
+    }
+    return total;
+}
+
+/* Finish n probability-target rows (targets t + i * ldt, unit column stride). */
+XM_INLINE double XN(ce_prob_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff_t n,
+                                    ptrdiff_t C, const XT *restrict t, ptrdiff_t ldt,
+                                    const double *restrict w, double eps,
+                                    const double *restrict sm, const double *restrict sl,
+                                    XT *restrict loss, XT *restrict g, double gscale)
+{
+    const double keep = 1.0 - eps, spread = eps / (double)C;
+    double total = 0.0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const XT *restrict xr = x + i * ldx;
+        const XT *restrict tr = t + i * ldt;
+        const double m = sm[i], L = sl[i];
+        double li = 0.0, tw = 0.0;
+#pragma omp simd reduction(+:li, tw)
+        for (ptrdiff_t c = 0; c < C; c++) {
+            double wt = keep * (double)tr[c] + spread;
+            wt = w ? w[c] * wt : wt;
+            double d = (m - (double)xr[c]) + L;
+            li += wt == 0.0 ? 0.0 : wt * d;
+            tw += wt;
+        }
+        li = L == L ? li : L;
+        if (loss)
+            loss[i] = (XT)li;
+        total += li;
+        if (g) {
+            XT *restrict gr = g + i * C;
+            const double a = gscale * tw;
+#pragma omp simd
+            for (ptrdiff_t c = 0; c < C; c++) {
+                double wt = keep * (double)tr[c] + spread;
+                wt = w ? w[c] * wt : wt;
+                gr[c] = (XT)(a * (double)gr[c] - gscale * wt);
+            }
+        }
+    }
+    return total;
+}
+
+/*
+ * Entry point, index targets: rows x + i * ldx (unit column stride), targets y[i] in [0, C)
+ * or negative for an ignored row (validated by the caller), class weights w (NULL: all 1) of
+ * sum wsum, label smoothing eps.  Writes the per-row losses to loss and the gradient to the
+ * C-contiguous g when they are not NULL; returns the sum of the losses.
+ */
+XENTC_ENTRY double XN(ce_index_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_rows, ptrdiff_t C,
+                                    const int64_t *y, const double *w, double wsum, double eps,
+                                    int neg_zero, XT *loss, XT *g, double gscale)
+{
+    double sm[XENTC_TB_ROWS], sl[XENTC_TB_ROWS];
+    const ptrdiff_t chunk = XN(ce_chunk_rows)(C);
+    xm_cascade total;
+    xm_cascade_init(&total);
+    for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += chunk) {
+        const ptrdiff_t nb = n_rows - i0 < chunk ? n_rows - i0 : chunk;
+        XT *gb = g ? g + i0 * C : NULL;
+        XN(softmax_rows)(x + i0 * ldx, ldx, nb, C, gb, C, 0, sm, sl);
+        xm_cascade_add(&total, XN(ce_index_finish)(x + i0 * ldx, ldx, nb, C, y + i0, w, wsum,
+                                                   eps, neg_zero, sm, sl,
+                                                   loss ? loss + i0 : NULL, gb, gscale));
+    }
+    return xm_cascade_total(&total);
+}
+
+/* Entry point, probability targets t + i * ldt (ldt may be 0: one target row for all). */
+XENTC_ENTRY double XN(ce_prob_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_rows, ptrdiff_t C,
+                                   const XT *t, ptrdiff_t ldt, const double *w, double eps,
+                                   XT *loss, XT *g, double gscale)
+{
+    double sm[XENTC_TB_ROWS], sl[XENTC_TB_ROWS];
+    const ptrdiff_t chunk = XN(ce_chunk_rows)(C);
+    xm_cascade total;
+    xm_cascade_init(&total);
+    for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += chunk) {
+        const ptrdiff_t nb = n_rows - i0 < chunk ? n_rows - i0 : chunk;
+        XT *gb = g ? g + i0 * C : NULL;
+        XN(softmax_rows)(x + i0 * ldx, ldx, nb, C, gb, C, 0, sm, sl);
+        xm_cascade_add(&total, XN(ce_prob_finish)(x + i0 * ldx, ldx, nb, C, t + i0 * ldt, ldt,
+                                                  w, eps, sm, sl, loss ? loss + i0 : NULL, gb,
+                                                  gscale));
+    }
+    return xm_cascade_total(&total);
+}

@@ -1,0 +1,542 @@
+"""Multiclass cross-entropy losses and their gradients: PyTorch and TensorFlow semantics.
+
+The PyTorch-style functions (:func:`cross_entropy`, :func:`nll_loss` and their ``_grad`` /
+``_and_grad`` variants) follow ``torch.nn.functional`` (class axis 1, reductions with
+PyTorch's denominators) with the decisions of SPEC §2; the TensorFlow-style functions
+return per-example losses as ``tf.nn`` does.  Arguments are validated here, before any
+kernel reads memory; the rows are computed by ``_core.ce_rows``.
+"""
+
+import math
+import numbers
+import operator
+
+import numpy as np
+
+from . import _core
+from ._threads import effective_n_threads
+from ._validation import as_real_array, compute_dtype, rows_view
+
+__all__ = [
+    "cross_entropy",
+    "cross_entropy_grad",
+    "cross_entropy_and_grad",
+    "nll_loss",
+    "nll_loss_grad",
+    "nll_loss_and_grad",
+    "softmax_cross_entropy_with_logits",
+    "sparse_softmax_cross_entropy_with_logits",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+_NO_INDEX = np.empty(0, dtype=np.int64)
+_NO_WEIGHT = np.empty(0, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# Argument checks
+# --------------------------------------------------------------------------------------------
+
+def _check_reduction(reduction):
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_label_smoothing(label_smoothing):
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+        raise TypeError(
+            f"label_smoothing must be a float, got {type(label_smoothing).__name__}"
+        )
+    eps = float(label_smoothing)
+    if not 0.0 <= eps <= 1.0:  # PyTorch ignores negative values silently; we do not
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    return eps
+
+
+def _check_ignore_index(ignore_index):
+    if isinstance(ignore_index, bool):
+        raise TypeError("ignore_index must be an int, not bool")
+    try:
+        return operator.index(ignore_index)
+    except TypeError:
+        raise TypeError(
+            f"ignore_index must be an int, got {type(ignore_index).__name__}"
+        ) from None
+
+
+def _class_weights(weight, n_classes):
+    """The class weights as a float64 array of length C (None stays None)."""
+    if weight is None:
+        return None
+    w = as_real_array(weight, "weight")
+    if w.ndim != 1 or w.shape[0] != n_classes:
+        raise ValueError(
+            f"weight tensor should be defined either for all {n_classes} classes or no "
+            f"classes but got weight tensor of shape: {list(w.shape)}"
+        )
+    return np.ascontiguousarray(w, dtype=np.float64)
+
+
+def _integer_targets(target, what="class indices"):
+    y = np.asarray(target)
+    if y.dtype.kind not in "iu":
+        raise TypeError(
+            f"expected target dtype to be an integer type for {what}, got {y.dtype}"
+        )
+    return y
+
+
+def _check_index_target_shape(x_shape, y_shape):
+    """PyTorch's shape rules for class-index targets of an input with class axis 1."""
+    if len(x_shape) == 1:
+        if len(y_shape) == 1 and y_shape[0] != 1:
+            raise ValueError(
+                "For 1D input, 1D target must have size 1, but got target size: "
+                f"{y_shape[0]}"
+            )
+        if len(y_shape) > 1:
+            raise ValueError("0D or 1D target tensor expected, multi-target not supported")
+        return
+    if len(x_shape) == 2 and len(y_shape) != 1:
+        raise ValueError("0D or 1D target tensor expected, multi-target not supported")
+    if len(y_shape) >= 1 and y_shape[0] != x_shape[0]:
+        raise ValueError(
+            f"Expected input batch_size ({x_shape[0]}) to match target batch_size "
+            f"({y_shape[0]})."
+        )
+    expected = (x_shape[0],) + tuple(x_shape[2:])
+    if tuple(y_shape) != expected:
+        raise ValueError(f"Expected target size {list(expected)}, got {list(y_shape)}")
+
+
+def _kernel_targets(y, ignore_index, n_classes, message=None):
+    """Flattened int64 targets for the kernels, ignored entries as -1, after checking that
+    every other entry is a class index in [0, C)."""
+    flat = y.reshape(-1)
+    ignored = flat == ignore_index if ignore_index is not None else None
+    bad = (flat < 0) | (flat >= n_classes)
+    if ignored is not None:
+        bad &= ~ignored
+    if bad.any():
+        value = flat[np.argmax(bad)]
+        if message is None:
+            raise IndexError(f"Target {value} is out of bounds.")
+        raise IndexError(message.format(value=value))
+    out = flat.astype(np.int64)  # a copy: never the caller's array
+    if ignored is not None:
+        out[ignored] = -1
+    return out
+
+
+def _scalar(value, dtype):
+    """A NumPy scalar of the result dtype (0-d results follow SciPy's convention)."""
+    return dtype.type(value)
+
+
+def _divide(num, den):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.float64(num) / np.float64(den)
+
+
+# --------------------------------------------------------------------------------------------
+# cross_entropy
+# --------------------------------------------------------------------------------------------
+
+def _classes_last(x, class_axis, dtype):
+    """``x`` as (rows, C) with the class axis last, and what is needed to undo it."""
+    x2, moved_shape, perm = rows_view(x, (class_axis,), dtype)
+    return x2, moved_shape
+
+
+def _grad_like_input(g2, moved_shape, class_axis, result_dtype):
+    g = g2.reshape(moved_shape)
+    if g.ndim > 1:
+        g = np.moveaxis(g, -1, class_axis)
+    return g.astype(result_dtype, copy=False)
+
+
+def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing,
+                   n_threads, want_loss, want_grad):
+    x = as_real_array(input, "input")
+    t = np.asarray(target)
+    _check_reduction(reduction)
+    eps = _check_label_smoothing(label_smoothing)
+    ignore_index = _check_ignore_index(ignore_index)
+    n_threads = effective_n_threads(n_threads)
+    by_probability = t.shape == x.shape
+    if by_probability:
+        if t.dtype.kind != "f":
+            raise TypeError(
+                "Expected floating point type for target with class probabilities, "
+                f"got {t.dtype}"
+            )
+        if ignore_index >= 0:
+            raise ValueError("ignore_index is not supported for floating point target")
+    if x.ndim == 0:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+    class_axis = 0 if x.ndim == 1 else 1
+    n_classes = x.shape[class_axis]
+    w = _class_weights(weight, n_classes)
+    compute, result = compute_dtype(x.dtype)
+    if by_probability:
+        out_shape = x.shape[:class_axis] + x.shape[class_axis + 1:]
+    else:
+        y = _integer_targets(t)
+        _check_index_target_shape(x.shape, y.shape)
+        out_shape = y.shape
+        y = _kernel_targets(y, ignore_index, n_classes)
+
+    x2, moved_shape = _classes_last(x, class_axis, compute)
+    n_rows = x2.shape[0]
+    if by_probability:
+        t2 = _classes_last(t, class_axis, compute)[0]
+        denominator = n_rows
+    else:
+        t2 = np.empty((0, 1), dtype=compute)
+        valid = y >= 0
+        if w is None:
+            denominator = int(np.count_nonzero(valid))
+        else:
+            denominator = float(np.sum(w[y[valid]]))
+
+    if reduction == "mean":
+        gscale = _divide(1.0, denominator)
+    else:
+        gscale = 1.0
+    loss_rows = np.empty(n_rows if (want_loss and reduction == "none") else 0, dtype=compute)
+    grad = np.empty((n_rows, n_classes) if want_grad else (0, max(n_classes, 1)),
+                    dtype=compute)
+
+    if n_classes == 0:
+        # only reachable with probability targets (every index would be out of bounds) or
+        # with every target ignored: no class, no loss
+        partial = np.zeros(1)
+        loss_rows[:] = 0.0
+    else:
+        partial = _core.ce_rows(
+            x2, _NO_INDEX if by_probability else y, t2,
+            _NO_WEIGHT if w is None else w, 0.0 if w is None else math.fsum(w),
+            eps, not by_probability, loss_rows, grad, float(gscale), n_threads)
+
+    loss = None
+    if want_loss:
+        if reduction == "none":
+            loss = loss_rows.reshape(out_shape).astype(result, copy=False)
+            if loss.ndim == 0:
+                loss = loss[()]
+        else:
+            total = math.fsum(partial)
+            if by_probability and n_rows == 0 and reduction == "sum":
+                total = -0.0  # PyTorch's sum over no rows of probability targets
+            value = total if reduction == "sum" else _divide(total, denominator)
+            loss = _scalar(value, result)
+    if not want_grad:
+        return loss
+    g = _grad_like_input(grad, moved_shape, class_axis, result)
+    return (loss, g) if want_loss else g
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0, *, n_threads=None):
+    """Cross-entropy between logits and class-index or probability targets (PyTorch).
+
+    Same semantics as :func:`torch.nn.functional.cross_entropy`: the class axis is axis 1
+    (axis 0 of a 1-D input), inputs may be ``(C,)``, ``(N, C)`` or ``(N, C, d1, ..., dk)``;
+    a ``target`` with the input's shape holds class probabilities, otherwise class indices.
+
+    Parameters
+    ----------
+    input : array_like
+        Unnormalised logits.  float32 and float64 are computed natively (accumulating in
+        double), float16 in float32, integers and bools as float64.
+    target : array_like
+        Class indices (any integer dtype) of shape ``(N, d1, ..., dk)``, or floating-point
+        class probabilities of the input's shape (not validated: rows need not sum to 1).
+    weight : array_like of shape (C,), optional
+        A weight per class.
+    ignore_index : int, default -100
+        Index targets equal to it contribute nothing (not to the mean's denominator
+        either).  Must be negative with probability targets.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        ``"mean"`` divides by the sum of the target classes' weights over non-ignored
+        entries (index targets) or by the number of rows (probability targets).
+    label_smoothing : float in [0, 1], default 0.0
+        Mix of the target with the uniform distribution.
+    n_threads : int, optional
+        Threads to use: None for OpenMP's default, -1 for all cores, k >= 1 exactly k.
+
+    Returns
+    -------
+    loss : numpy scalar or ndarray
+        The reduced loss (a NumPy scalar of the input's floating dtype), or the per-entry
+        losses for ``reduction="none"`` (the target's shape, input without its class axis).
+
+    Notes
+    -----
+    Deliberate differences from PyTorch (SPEC §2): any integer dtype is accepted for
+    indices; ``label_smoothing < 0`` raises; a term whose target weight is exactly 0
+    contributes 0 even where the logit is ``-inf`` (PyTorch gives NaN for probability
+    targets there); errors are ``ValueError``/``TypeError``/``IndexError``.  A row with a
+    ``+inf`` or NaN logit, or with every logit ``-inf``, has a NaN loss.
+
+    Examples
+    --------
+    >>> import numpy as np, xentc
+    >>> x = np.array([[1.0, 2.0, 3.0], [1.0, 0.0, -1.0], [0.5, 0.5, 2.0]])
+    >>> y = np.array([2, 0, 1])
+    >>> float(xentc.cross_entropy(x, y))
+    0.8947310214300254
+    >>> xentc.cross_entropy(x, y, reduction="none")
+    array([0.40760596, 0.40760596, 1.86898114])
+    """
+    return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing,
+                          n_threads, True, False)
+
+
+def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction="mean",
+                       label_smoothing=0.0, *, n_threads=None):
+    """Gradient of :func:`cross_entropy` with respect to ``input`` (same arguments).
+
+    Returns an array of the input's shape and dtype.  With ``reduction="none"`` row ``i`` is
+    the gradient of loss ``i`` (rows are independent).  The closed forms are exact, including
+    for probability targets that do not sum to 1.
+
+    Examples
+    --------
+    >>> import numpy as np, xentc
+    >>> x = np.array([[1.0, 2.0, 3.0], [1.0, 0.0, -1.0]])
+    >>> xentc.cross_entropy_grad(x, np.array([2, 0]), reduction="sum")
+    array([[ 0.09003057,  0.24472847, -0.33475904],
+           [-0.33475904,  0.24472847,  0.09003057]])
+    """
+    return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing,
+                          n_threads, False, True)
+
+
+def cross_entropy_and_grad(input, target, weight=None, ignore_index=-100, reduction="mean",
+                           label_smoothing=0.0, *, n_threads=None):
+    """:func:`cross_entropy` and its gradient together, from one pass over the data.
+
+    Returns ``(loss, grad)``; see :func:`cross_entropy` and :func:`cross_entropy_grad`.
+
+    Examples
+    --------
+    >>> import numpy as np, xentc
+    >>> loss, grad = xentc.cross_entropy_and_grad(np.array([[0.0, 0.0]]), np.array([1]))
+    >>> float(loss), grad
+    (0.6931471805599453, array([[ 0.5, -0.5]]))
+    """
+    return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing,
+                          n_threads, True, True)
+
+
+# --------------------------------------------------------------------------------------------
+# nll_loss
+# --------------------------------------------------------------------------------------------
+
+def _nll_loss(input, target, weight, ignore_index, reduction, n_threads, want_loss,
+              want_grad):
+    x = as_real_array(input, "input")
+    _check_reduction(reduction)
+    ignore_index = _check_ignore_index(ignore_index)
+    effective_n_threads(n_threads)  # validated; the gather is O(N) and runs serially
+    if x.ndim == 0:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+    y = np.asarray(target)
+    _check_index_target_shape(x.shape, y.shape)
+    y = _integer_targets(y)
+    target_shape = y.shape
+    class_axis = 0 if x.ndim == 1 else 1
+    n_classes = x.shape[class_axis]
+    w = _class_weights(weight, n_classes)
+    compute, result = compute_dtype(x.dtype)
+    y = _kernel_targets(y, ignore_index, n_classes)
+    x2, moved_shape = _classes_last(x, class_axis, compute)
+    valid = y >= 0
+    rows = np.flatnonzero(valid)
+    cls = y[rows]
+    wy = np.ones(len(rows)) if w is None else w[cls]
+    picked = x2[rows, cls].astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        terms = np.where((wy == 0) & ~np.isnan(picked), 0.0, -(wy * picked))
+    denominator = len(rows) if w is None else float(np.sum(wy))
+
+    loss = None
+    if want_loss:
+        if reduction == "none":
+            rows_loss = np.zeros(x2.shape[0], dtype=np.float64)
+            rows_loss[rows] = terms
+            loss = _shaped(rows_loss.astype(result), target_shape)
+        else:
+            total = math.fsum(terms)
+            value = total if reduction == "sum" else _divide(total, denominator)
+            loss = _scalar(value, result)
+    if not want_grad:
+        return loss
+    scale = _divide(1.0, denominator) if reduction == "mean" else 1.0
+    g2 = np.zeros(x2.shape, dtype=compute)
+    with np.errstate(invalid="ignore"):
+        g2[rows, cls] = -(wy * scale)
+    g = _grad_like_input(g2, moved_shape, class_axis, result)
+    return (loss, g) if want_loss else g
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", *,
+             n_threads=None):
+    """Negative log-likelihood of log-probabilities and class indices (PyTorch).
+
+    ``loss_i = -weight[y_i] * input[i, y_i]``, reduced as :func:`cross_entropy` with class
+    indices (``"mean"`` divides by the summed weights of the non-ignored targets).  Same
+    shapes, targets and errors as :func:`cross_entropy` with class indices.
+
+    Examples
+    --------
+    >>> import numpy as np, xentc
+    >>> float(xentc.nll_loss(np.array([[1.0, 2.0]]), np.array([1])))
+    -2.0
+    """
+    return _nll_loss(input, target, weight, ignore_index, reduction, n_threads, True, False)
+
+
+def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean", *,
+                  n_threads=None):
+    """Gradient of :func:`nll_loss` with respect to ``input`` (same arguments).
+
+    Examples
+    --------
+    >>> import numpy as np, xentc
+    >>> xentc.nll_loss_grad(np.zeros((2, 3)), np.array([0, 2]))
+    array([[-0.5,  0. ,  0. ],
+           [ 0. ,  0. , -0.5]])
+    """
+    return _nll_loss(input, target, weight, ignore_index, reduction, n_threads, False, True)
+
+
+def nll_loss_and_grad(input, target, weight=None, ignore_index=-100, reduction="mean", *,
+                      n_threads=None):
+    """:func:`nll_loss` and its gradient together; returns ``(loss, grad)``.
+
+    Examples
+    --------
+    >>> import numpy as np, xentc
+    >>> loss, grad = xentc.nll_loss_and_grad(np.array([[-1.0, -2.0]]), np.array([0]))
+    >>> float(loss), grad
+    (1.0, array([[-1.,  0.]]))
+    """
+    return _nll_loss(input, target, weight, ignore_index, reduction, n_threads, True, True)
+
+
+# --------------------------------------------------------------------------------------------
+# TensorFlow: tf.nn.softmax_cross_entropy_with_logits, sparse_softmax_cross_entropy_with_logits
+# --------------------------------------------------------------------------------------------
+
+def softmax_cross_entropy_with_logits(labels, logits, axis=-1, *, n_threads=None):
+    """Per-example cross-entropy of logits and label distributions (``tf.nn``).
+
+    ``-sum(labels * log_softmax(logits, axis), axis)``.  ``labels`` broadcast against
+    ``logits`` and are computed in the logits' dtype (integer one-hot labels work); they are
+    not validated.  Unlike TensorFlow, a zero label times a ``-inf`` logit contributes 0,
+    not NaN (SPEC §2).
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The losses, of the logits' shape without ``axis``.
+
+    Examples
+    --------
+    >>> import numpy as np, xentc
+    >>> xentc.softmax_cross_entropy_with_logits(labels=[[0.0, 1.0]], logits=[[0.0, 0.0]])
+    array([0.69314718])
+    """
+    z = as_real_array(logits, "logits")
+    if z.ndim == 0:
+        raise ValueError(f"`logits` cannot be a scalar. Received logits={z[()]!r}`")
+    lab = as_real_array(labels, "labels")
+    try:
+        shape = np.broadcast_shapes(lab.shape, z.shape)
+    except ValueError:
+        shape = None
+    if shape != z.shape:
+        raise ValueError(
+            "logits and labels must be broadcastable: "
+            f"logits_size={list(z.shape)} labels_size={list(lab.shape)}"
+        )
+    n_threads = effective_n_threads(n_threads)
+    axis = operator.index(axis)
+    if not -z.ndim <= axis < z.ndim:
+        raise np.exceptions.AxisError(axis, z.ndim)
+    axis %= z.ndim
+    compute, result = compute_dtype(z.dtype)
+    n_classes = z.shape[axis]
+    out_shape = z.shape[:axis] + z.shape[axis + 1:]
+    x2, _, _ = rows_view(z, (axis,), compute)
+    if n_classes == 0:
+        return _shaped(np.zeros(x2.shape[0], dtype=result), out_shape)
+    lab = np.broadcast_to(lab, z.shape)
+    if lab.strides[axis] != 0 and all(
+            lab.strides[i] == 0 for i in range(z.ndim) if i != axis):
+        # one label row for every example: pass it with a row stride of 0, uncopied
+        t2 = np.ascontiguousarray(np.moveaxis(lab, axis, -1).reshape(-1, n_classes)[:1],
+                                  dtype=compute)
+        t2 = np.lib.stride_tricks.as_strided(t2, (x2.shape[0], n_classes),
+                                             (0, t2.strides[1]), writeable=False)
+    else:
+        t2 = rows_view(lab, (axis,), compute)[0]
+    loss = np.empty(x2.shape[0], dtype=compute)
+    _core.ce_rows(x2, _NO_INDEX, t2, _NO_WEIGHT, 0.0, 0.0, False, loss,
+                  np.empty((0, 1), dtype=compute), 1.0, n_threads)
+    return _shaped(loss.astype(result, copy=False), out_shape)
+
+
+def sparse_softmax_cross_entropy_with_logits(labels, logits, *, n_threads=None):
+    """Per-example cross-entropy of logits and class indices (``tf.nn``).
+
+    The class axis is the last one; ``labels`` (any integer dtype) have the logits' shape
+    without it, and every label must lie in ``[0, C)``.
+
+    Examples
+    --------
+    >>> import numpy as np, xentc
+    >>> x = np.array([[1.0, 2.0, 3.0], [1.0, 0.0, -1.0]])
+    >>> xentc.sparse_softmax_cross_entropy_with_logits(labels=[2, 0], logits=x)
+    array([0.40760596, 0.40760596])
+    """
+    z = as_real_array(logits, "logits")
+    if z.ndim == 0:
+        raise ValueError(f"`logits` cannot be a scalar. Received logits={z[()]!r}`")
+    y = np.asarray(labels)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"labels must hold integer class indices, got dtype {y.dtype}")
+    if y.ndim != z.ndim - 1:
+        raise ValueError(
+            "`labels.shape.rank` must equal `logits.shape.rank - 1`. Received: "
+            f"labels.shape={y.shape} of rank {y.ndim} and logits.shape={z.shape} of rank "
+            f"{z.ndim}"
+        )
+    if y.shape != z.shape[:-1]:
+        raise ValueError(
+            "`labels.shape` must equal `logits.shape` except for the last dimension. "
+            f"Received: labels.shape={y.shape} and logits.shape={z.shape}"
+        )
+    n_classes = z.shape[-1]
+    if n_classes == 0:
+        raise ValueError(
+            f"Must have at least one class, but got logits shape {list(z.shape)}"
+        )
+    n_threads = effective_n_threads(n_threads)
+    y = _kernel_targets(
+        y, None, n_classes,
+        "Received a label value of {value} which is outside the valid range of "
+        f"[0, {n_classes}).")
+    compute, result = compute_dtype(z.dtype)
+    x2, _, _ = rows_view(z, (z.ndim - 1,), compute)
+    loss = np.empty(x2.shape[0], dtype=compute)
+    _core.ce_rows(x2, y, np.empty((0, 1), dtype=compute), _NO_WEIGHT, 0.0, 0.0, False,
+                  loss, np.empty((0, 1), dtype=compute), 1.0, n_threads)
+    return _shaped(loss.astype(result, copy=False), z.shape[:-1])
+
+
+def _shaped(flat, shape):
+    out = flat.reshape(shape)
+    return out[()] if out.ndim == 0 else out
