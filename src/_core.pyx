@@ -66,10 +66,10 @@ cdef extern from "xentc_kernels.h" nogil:
         double (*lse_tiny_result_f32)() noexcept nogil
         Py_ssize_t (*softmax_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                        double *, Py_ssize_t, int, double *,
-                                       double *) noexcept nogil
+                                       double *, const double *) noexcept nogil
         Py_ssize_t (*softmax_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                        float *, Py_ssize_t, int, double *,
-                                       double *) noexcept nogil
+                                       double *, const double *) noexcept nogil
         void (*softmax_apply_f64)(const double *, Py_ssize_t, xentc_lse_state, double *,
                                   int) noexcept nogil
         void (*softmax_apply_f32)(const float *, Py_ssize_t, xentc_lse_state, float *,
@@ -81,11 +81,11 @@ cdef extern from "xentc_kernels.h" nogil:
                                Py_ssize_t, Py_ssize_t, Py_ssize_t, int, float *,
                                float *) noexcept nogil
         double (*ce_index_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
-                                    const int64_t *, const double *, double, double, int,
-                                    double *, double *, double) noexcept nogil
+                                    const int64_t *, int64_t, const double *, double, double,
+                                    int, double *, double *, double) noexcept nogil
         double (*ce_index_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
-                                    const int64_t *, const double *, double, double, int,
-                                    float *, float *, double) noexcept nogil
+                                    const int64_t *, int64_t, const double *, double, double,
+                                    int, float *, float *, double) noexcept nogil
         double (*ce_prob_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                    const double *, Py_ssize_t, const double *, double,
                                    double *, double *, double) noexcept nogil
@@ -343,11 +343,11 @@ def softmax_rows(const floating[:, :] x, floating[:, ::1] y, bint log_out, int n
             if floating is double:
                 n_invalid += xentc_kt.softmax_rows_f64(xp + r0 * ld, ld, r1 - r0, n_cols,
                                                        yp + r0 * n_cols, n_cols, log_out,
-                                                       NULL, NULL)
+                                                       NULL, NULL, NULL)
             else:
                 n_invalid += xentc_kt.softmax_rows_f32(xp + r0 * ld, ld, r1 - r0, n_cols,
                                                        yp + r0 * n_cols, n_cols, log_out,
-                                                       NULL, NULL)
+                                                       NULL, NULL, NULL)
     return n_invalid
 
 
@@ -382,12 +382,14 @@ cdef Py_ssize_t _softmax_rows_segmented(const floating *xp, Py_ssize_t ld, Py_ss
 # Multiclass cross-entropy
 # --------------------------------------------------------------------------------------------
 
-def ce_rows(const floating[:, :] x, const int64_t[::1] y, const floating[:, :] t,
-            const double[::1] w, double wsum, double eps, bint neg_zero,
-            floating[::1] loss, floating[:, ::1] grad, double gscale, int n_threads):
+def ce_rows(const floating[:, :] x, const int64_t[::1] y, int64_t ignore,
+            const floating[:, :] t, const double[::1] w, double wsum, double eps,
+            bint neg_zero, floating[::1] loss, floating[:, ::1] grad, double gscale,
+            int n_threads):
     """Cross-entropy of the rows of x (unit column stride, n_cols >= 1).
 
-    Index targets ``y`` (negative: ignored row) or, when ``y`` is empty, probability targets
+    Index targets ``y`` (``ignore``: ignored row; every other one validated to lie in
+    [0, n_cols)) or, when ``y`` is empty, probability targets
     ``t`` (rows of x's length, unit column stride; a row stride of 0 broadcasts one row).
     ``w`` holds class weights (empty: none) summing to ``wsum``, ``eps`` is the label
     smoothing.  Per-row losses go to ``loss`` and the gradient, scaled by ``gscale``, to
@@ -419,12 +421,12 @@ def ce_rows(const floating[:, :] x, const int64_t[::1] y, const floating[:, :] t
             if by_index:
                 if floating is double:
                     part[t_i] = xentc_kt.ce_index_rows_f64(
-                        xp + r0 * ld, ld, r1 - r0, n_cols, yp + r0, wp, wsum, eps, neg_zero,
+                        xp + r0 * ld, ld, r1 - r0, n_cols, yp + r0, ignore, wp, wsum, eps, neg_zero,
                         lp + r0 if lp != NULL else NULL,
                         gp + r0 * n_cols if gp != NULL else NULL, gscale)
                 else:
                     part[t_i] = xentc_kt.ce_index_rows_f32(
-                        xp + r0 * ld, ld, r1 - r0, n_cols, yp + r0, wp, wsum, eps, neg_zero,
+                        xp + r0 * ld, ld, r1 - r0, n_cols, yp + r0, ignore, wp, wsum, eps, neg_zero,
                         lp + r0 if lp != NULL else NULL,
                         gp + r0 * n_cols if gp != NULL else NULL, gscale)
             else:
@@ -439,6 +441,43 @@ def ce_rows(const floating[:, :] x, const int64_t[::1] y, const floating[:, :] t
                         lp + r0 if lp != NULL else NULL,
                         gp + r0 * n_cols if gp != NULL else NULL, gscale)
     return partial
+
+
+ctypedef fused integer:
+    signed char
+    short
+    int
+    long
+    long long
+    unsigned char
+    unsigned short
+    unsigned int
+    unsigned long
+    unsigned long long
+
+
+def check_targets(const integer[::1] y, bint has_ignore, long long ignore,
+                  Py_ssize_t n_classes, const double[::1] w):
+    """One pass over class-index targets: the position of the first value outside
+    [0, n_classes) that is not ``ignore`` (-1 if there is none), and the mean's denominator:
+    the number of targets not ignored, or the sum of their class weights ``w`` (in order)
+    when ``w`` is not empty.  ``has_ignore`` is False where no value of y's dtype can equal
+    the ignore index."""
+    cdef Py_ssize_t n = y.shape[0], i
+    cdef bint weighted = w.shape[0] > 0
+    cdef Py_ssize_t bad = -1, count = 0
+    cdef double wsum = 0.0
+    with nogil:
+        for i in range(n):
+            if has_ignore and <long long>y[i] == ignore:
+                continue
+            if y[i] < 0 or <unsigned long long>y[i] >= <unsigned long long>n_classes:
+                bad = i
+                break
+            count += 1
+            if weighted:
+                wsum += w[<Py_ssize_t>y[i]]
+    return bad, (wsum if weighted else float(count))
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,96 +21,99 @@
  * order (so the result does not depend on how rows are split between threads).
  */
 
-/* Rows per chunk: a whole transposed block for short rows, a few rows otherwise. */
+/* Rows per chunk: a whole transposed block for short rows, ~8192 elements otherwise. */
 XM_INLINE ptrdiff_t XN(ce_chunk_rows)(ptrdiff_t C)
 {
-    return C <= XENTC_FLAT_MAX ? xentc_tb_rows(C < 3 ? 3 : C) : 16;
+    if (C <= XENTC_FLAT_MAX)
+        return xentc_tb_rows(C < 3 ? 3 : C);
+    return C >= 8192 ? 1 : 8192 / C;
 }
 
-/* The loss of one index-target row from its statistics. */
-XM_INLINE double XN(ce_index_row)(const XT *restrict xr, ptrdiff_t C, int64_t y,
-                                  const double *restrict w, double keep, double spread,
-                                  double m, double L)
+/* sum_c w_c ((m - x_c) + L) over a row: the label-smoothing term (NaN for rows that are not
+   finite). */
+XM_INLINE double XN(ce_smooth_row)(const XT *restrict xr, ptrdiff_t C,
+                                   const double *restrict w, double m, double L)
 {
-    const double wy = w ? w[y] : 1.0;
-    const double xy = (double)xr[y];
-    double nll;
-    if (L != L) {
-        nll = L;                                   /* NaN, +inf max or all -inf */
-    } else if (xy == -XM_INF) {
-        nll = XM_INF;
-    } else {
-        xm_dd d = xm_two_sum(m, -xy);
-        nll = d.hi + (d.lo + L);
-    }
-    double loss = xentc_weighted(keep * wy, nll);
-    if (spread > 0.0) {
-        double s = 0.0;
-        if (L != L) {
-            s = L;
-        } else if (w) {
+    double s = 0.0;
+    if (L != L)
+        return L;
+    if (w) {
 #pragma omp simd reduction(+:s)
-            for (ptrdiff_t c = 0; c < C; c++) {
-                double d = (m - (double)xr[c]) + L;
-                s += w[c] == 0.0 ? 0.0 : w[c] * d;
-            }
-        } else {
-#pragma omp simd reduction(+:s)
-            for (ptrdiff_t c = 0; c < C; c++)
-                s += (m - (double)xr[c]) + L;
+        for (ptrdiff_t c = 0; c < C; c++) {
+            double d = (m - (double)xr[c]) + L;
+            s += w[c] == 0.0 ? 0.0 : w[c] * d;
         }
-        loss += spread * s;
+    } else {
+#pragma omp simd reduction(+:s)
+        for (ptrdiff_t c = 0; c < C; c++)
+            s += (m - (double)xr[c]) + L;
     }
-    return loss;
+    return s;
 }
 
-/* Finish n index-target rows whose statistics are sm, sl (and softmax in g, if not NULL). */
-XM_INLINE double XN(ce_index_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff_t n,
-                                     ptrdiff_t C, const int64_t *restrict y,
-                                     const double *restrict w, double wsum, double eps,
-                                     int neg_zero, const double *restrict sm,
-                                     const double *restrict sl, XT *restrict loss,
-                                     XT *restrict g, double gscale)
+/*
+ * Finish n index-target rows with statistics sm, sl (and their scaled softmax in g, if not
+ * NULL): losses into lr[i], the target entries of the gradient corrected.  Vector loops
+ * across rows (gathers of x[i, y_i] and w[y_i]); only label smoothing works row by row.
+ */
+XM_INLINE void XN(ce_index_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff_t n,
+                                   ptrdiff_t C, const int64_t *restrict y, int64_t ignore,
+                                   const double *restrict w, double eps, int neg_zero,
+                                   const double *restrict sm, const double *restrict sl,
+                                   double *restrict lr, XT *restrict g, double gscale)
 {
     const double keep = 1.0 - eps, spread = eps / (double)C;
-    double total = 0.0;
+#pragma omp simd
     for (ptrdiff_t i = 0; i < n; i++) {
         const int64_t yi = y[i];
-        const XT *restrict xr = x + i * ldx;
-        XT *restrict gr = g ? g + i * C : NULL;
-        if (yi < 0) {                              /* ignored: loss 0, gradient 0 * softmax */
-            if (loss)
-                loss[i] = (XT)0.0;
-            if (gr) {
+        const int ign = yi == ignore;
+        const ptrdiff_t yc = ign ? 0 : (ptrdiff_t)yi;
+        const double wy = w ? w[yc] : 1.0;
+        const double xy = (double)x[i * ldx + yc], m = sm[i], L = sl[i];
+        xm_dd d = xm_two_sum(m, -xy);
+        double nll = d.hi + (d.lo + L);
+        nll = xy == -XM_INF ? XM_INF : nll;
+        nll = L != L ? L : nll;                    /* NaN, +inf max or all -inf */
+        double li = xentc_weighted(keep * wy, nll);
+        lr[i] = ign ? 0.0 : li;
+    }
+    if (spread > 0.0) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            if (y[i] == ignore)
+                continue;
+            const XT *restrict xr = x + i * ldx;
+            lr[i] += spread * XN(ce_smooth_row)(xr, C, w, sm[i], sl[i]);
+            if (g) {
+                XT *restrict gr = g + i * C;
+                const double b = gscale * spread;
+                if (w) {
 #pragma omp simd
-                for (ptrdiff_t c = 0; c < C; c++)
-                    gr[c] = (XT)(0.0 * (double)gr[c]);
+                    for (ptrdiff_t c = 0; c < C; c++)
+                        gr[c] = (XT)((double)gr[c] - b * w[c]);
+                } else {
+#pragma omp simd
+                    for (ptrdiff_t c = 0; c < C; c++)
+                        gr[c] = (XT)((double)gr[c] - b);
+                }
             }
-            continue;
-        }
-        double li = XN(ce_index_row)(xr, C, yi, w, keep, spread, sm[i], sl[i]);
-        if (neg_zero && li == 0.0)
-            li = -0.0;                             /* torch's -(log p) of p = 1 */
-        if (loss)
-            loss[i] = (XT)li;
-        total += li;
-        if (gr) {
-            const double wy = w ? w[yi] : 1.0;
-            const double a = gscale * (keep * wy + spread * wsum), b = gscale * spread;
-            const double sy = (double)gr[yi];
-            if (w) {
-#pragma omp simd
-                for (ptrdiff_t c = 0; c < C; c++)
-                    gr[c] = (XT)(a * (double)gr[c] - b * w[c]);
-            } else {
-#pragma omp simd
-                for (ptrdiff_t c = 0; c < C; c++)
-                    gr[c] = (XT)(a * (double)gr[c] - b);
-            }
-            gr[yi] = (XT)((a * sy - b * wy) - gscale * keep * wy);
         }
     }
-    return total;
+    if (neg_zero) {
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < n; i++)
+            lr[i] = lr[i] == 0.0 && y[i] != ignore ? -0.0 : lr[i];   /* torch's -(log 1) */
+    }
+    if (g) {
+        const double c = gscale * keep;
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const int64_t yi = y[i];
+            const ptrdiff_t yc = yi == ignore ? 0 : (ptrdiff_t)yi;
+            const double wy = yi == ignore ? 0.0 : (w ? w[yc] : 1.0);
+            XT *gy = g + i * C + yc;
+            *gy = (XT)((double)*gy - c * wy);
+        }
+    }
 }
 
 /* Finish n probability-target rows (targets t + i * ldt, unit column stride). */
@@ -155,25 +158,47 @@ XM_INLINE double XN(ce_prob_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff
 
 /*
  * Entry point, index targets: rows x + i * ldx (unit column stride), targets y[i] in [0, C)
- * or negative for an ignored row (validated by the caller), class weights w (NULL: all 1) of
- * sum wsum, label smoothing eps.  Writes the per-row losses to loss and the gradient to the
- * C-contiguous g when they are not NULL; returns the sum of the losses.
+ * or equal to ignore (validated by the caller), class weights w (NULL: all 1) of sum wsum,
+ * label smoothing eps.  Writes the per-row losses to loss and the gradient (times gscale) to
+ * the C-contiguous g when they are not NULL; returns the sum of the losses.
  */
 XENTC_ENTRY double XN(ce_index_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_rows, ptrdiff_t C,
-                                    const int64_t *y, const double *w, double wsum, double eps,
-                                    int neg_zero, XT *loss, XT *g, double gscale)
+                                    const int64_t *y, int64_t ignore, const double *w,
+                                    double wsum, double eps, int neg_zero, XT *loss, XT *g,
+                                    double gscale)
 {
-    double sm[XENTC_TB_ROWS], sl[XENTC_TB_ROWS];
+    double sm[XENTC_TB_ROWS], sl[XENTC_TB_ROWS], rs[XENTC_TB_ROWS], lr[XENTC_TB_ROWS];
     const ptrdiff_t chunk = XN(ce_chunk_rows)(C);
+    const double a_keep = gscale * (1.0 - eps), a_spread = gscale * (eps / (double)C) * wsum;
     xm_cascade total;
     xm_cascade_init(&total);
     for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += chunk) {
         const ptrdiff_t nb = n_rows - i0 < chunk ? n_rows - i0 : chunk;
+        const int64_t *restrict yb = y + i0;
         XT *gb = g ? g + i0 * C : NULL;
-        XN(softmax_rows)(x + i0 * ldx, ldx, nb, C, gb, C, 0, sm, sl);
-        xm_cascade_add(&total, XN(ce_index_finish)(x + i0 * ldx, ldx, nb, C, y + i0, w, wsum,
-                                                   eps, neg_zero, sm, sl,
-                                                   loss ? loss + i0 : NULL, gb, gscale));
+        if (g) {
+            /* softmax row i is scaled by a_i = g ((1 - eps) w_y + (eps / C) sum(w)), 0 if
+               ignored (0 * NaN stays NaN there, as in torch) */
+#pragma omp simd
+            for (ptrdiff_t i = 0; i < nb; i++) {
+                const int ign = yb[i] == ignore;
+                const double wy = ign ? 0.0 : (w ? w[ign ? 0 : yb[i]] : 1.0);
+                rs[i] = ign ? 0.0 : a_keep * wy + a_spread;
+            }
+        }
+        XN(softmax_rows)(x + i0 * ldx, ldx, nb, C, gb, C, 0, sm, sl, g ? rs : NULL);
+        XN(ce_index_finish)(x + i0 * ldx, ldx, nb, C, yb, ignore, w, eps, neg_zero, sm, sl,
+                            lr, gb, gscale);
+        double s = 0.0;
+#pragma omp simd reduction(+:s)
+        for (ptrdiff_t i = 0; i < nb; i++)
+            s += lr[i];
+        xm_cascade_add(&total, s);
+        if (loss) {
+#pragma omp simd
+            for (ptrdiff_t i = 0; i < nb; i++)
+                loss[i0 + i] = (XT)lr[i];
+        }
     }
     return xm_cascade_total(&total);
 }
@@ -190,7 +215,7 @@ XENTC_ENTRY double XN(ce_prob_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_rows
     for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += chunk) {
         const ptrdiff_t nb = n_rows - i0 < chunk ? n_rows - i0 : chunk;
         XT *gb = g ? g + i0 * C : NULL;
-        XN(softmax_rows)(x + i0 * ldx, ldx, nb, C, gb, C, 0, sm, sl);
+        XN(softmax_rows)(x + i0 * ldx, ldx, nb, C, gb, C, 0, sm, sl, NULL);
         xm_cascade_add(&total, XN(ce_prob_finish)(x + i0 * ldx, ldx, nb, C, t + i0 * ldt, ldt,
                                                   w, eps, sm, sl, loss ? loss + i0 : NULL, gb,
                                                   gscale));

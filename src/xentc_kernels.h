@@ -249,9 +249,9 @@ typedef struct {
     double (*lse_tiny_result_f64)(void);
     double (*lse_tiny_result_f32)(void);
     ptrdiff_t (*softmax_rows_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, double *,
-                                  ptrdiff_t, int, double *, double *);
+                                  ptrdiff_t, int, double *, double *, const double *);
     ptrdiff_t (*softmax_rows_f32)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float *,
-                                  ptrdiff_t, int, double *, double *);
+                                  ptrdiff_t, int, double *, double *, const double *);
     void (*softmax_apply_f64)(const double *, ptrdiff_t, xentc_lse_state, double *, int);
     void (*softmax_apply_f32)(const float *, ptrdiff_t, xentc_lse_state, float *, int);
     void (*lse_b_rows_f64)(const double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t,
@@ -259,11 +259,11 @@ typedef struct {
     void (*lse_b_rows_f32)(const float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t,
                            ptrdiff_t, ptrdiff_t, int, float *, float *);
     double (*ce_index_rows_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                                const int64_t *, const double *, double, double, int,
-                                double *, double *, double);
+                                const int64_t *, int64_t, const double *, double, double,
+                                int, double *, double *, double);
     double (*ce_index_rows_f32)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                                const int64_t *, const double *, double, double, int,
-                                float *, float *, double);
+                                const int64_t *, int64_t, const double *, double, double,
+                                int, float *, float *, double);
     double (*ce_prob_rows_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
                                const double *, ptrdiff_t, const double *, double, double *,
                                double *, double);

@@ -107,6 +107,14 @@ XM_INLINE void XN(softmax_apply_row)(const XT *restrict x, ptrdiff_t n, XN(softm
     }
 }
 
+/* y *= r for a row written by the statistics path (gradients scale softmax per row). */
+XM_INLINE void XN(scale_row)(XT *restrict y, ptrdiff_t n, double r)
+{
+#pragma omp simd
+    for (ptrdiff_t j = 0; j < n; j++)
+        y[j] = (XT)(r * (double)y[j]);
+}
+
 /*
  * softmax of one row (any length, contiguous output) with one exp per element (double data):
  * the row max m, then e = exp(x - m) (exact shift) written to y while summing S = sum(e)
@@ -116,7 +124,7 @@ XM_INLINE void XN(softmax_apply_row)(const XT *restrict x, ptrdiff_t n, XN(softm
  * not finite the statistics path writes scipy's values; returns 1 for the rows NumPy warns on.
  */
 XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restrict y,
-                                     double *sm, double *sl)
+                                     double *sm, double *sl, double scale)
 {
     const double m = XN(row_max)(x, n);
     if (!(__builtin_fabs(m) < XM_INF)) {
@@ -125,6 +133,7 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
             xentc_put_stats(s, sm, sl);
         XN(softmax_stats) st = XN(softmax_stats_of)(s);
         XN(softmax_apply_row)(x, n, st, y, 0);
+        XN(scale_row)(y, n, scale);
         return st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
     }
     /* per block of XENTC_ROW_BLOCK elements: exponentials (stored in y for double data),
@@ -140,7 +149,7 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
         cnt += bcnt;
     }
     const double tail_sum = xm_cascade_total(&tail);
-    const double S = cnt + tail_sum, inv = 1.0 / S;
+    const double S = cnt + tail_sum, inv = 1.0 / S, r = scale;
     if (sm) {
         xentc_lse_state s = {m, tail_sum, cnt};
         xentc_put_stats(s, sm, sl);
@@ -151,13 +160,13 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
     const double nm = -m;
 #pragma omp simd
     for (ptrdiff_t j = 0; j < n; j++)
-        y[j] = (XT)(xm_exp_f32acc((double)x[j] + nm) * inv);
+        y[j] = (XT)(xm_exp_f32acc((double)x[j] + nm) * inv * r);
 #else
 #pragma omp simd
     for (ptrdiff_t j = 0; j < n; j++) {
         double e = y[j];
         double q = e * inv;
-        y[j] = q + (e - q * S) * inv;
+        y[j] = (q + (e - q * S) * inv) * r;
     }
 #endif
     return 0;
@@ -170,7 +179,8 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
  * rewritten afterwards by the scalar rules.
  */
 XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT *restrict y,
-                                     int log_out, double *restrict sm, double *restrict sl)
+                                     int log_out, double *restrict sm, double *restrict sl,
+                                     const double *restrict rs)
 {
     int any_special = 0;
 #pragma omp simd reduction(|:any_special)
@@ -193,6 +203,10 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
         } else {
             big = 1.0 / (1.0 + e);
             small = e * big;
+            if (rs) {
+                big *= rs[i];
+                small *= rs[i];
+            }
         }
 #else
         double e = xm_exp_full(-dh, -dl);
@@ -211,6 +225,10 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
             xm_dd t = xm_two_sum(-dh, -L.hi);
             big = 1.0 / (1.0 + e);
             small = xm_exp_full(t.hi, (t.lo - dl) - L.lo);
+            if (rs) {
+                big *= rs[i];
+                small *= rs[i];
+            }
         }
 #endif
         y[2 * i] = (XT)(a_big ? big : small);
@@ -230,6 +248,8 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
             XN(softmax_stats) st = XN(softmax_stats_of)(s);
             n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
             XN(softmax_apply_row)(r, 2, st, y + 2 * i, log_out);
+            if (rs && !log_out)
+                XN(scale_row)(y + 2 * i, 2, rs[i]);
         }
     }
     return n_invalid;
@@ -247,11 +267,11 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
  */
 XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
                                    XT *restrict y, int log_out, double *restrict sm,
-                                   double *restrict sl)
+                                   double *restrict sl, const double *restrict rs)
 {
     double xt[XENTC_FLAT_BLOCK], et[XENTC_FLAT_BLOCK];
     double m[XENTC_TB_ROWS], st[XENTC_TB_ROWS], cnt[XENTC_TB_ROWS], c1[XENTC_TB_ROWS],
-        c2[XENTC_TB_ROWS], st4[4 * XENTC_TB_ROWS];
+        c2[XENTC_TB_ROWS], c3[XENTC_TB_ROWS], st4[4 * XENTC_TB_ROWS];
     const ptrdiff_t R = xentc_tb_rows(C);
     ptrdiff_t n_invalid = 0;
 
@@ -309,6 +329,7 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
                 double S = cnt[i] + st[i];
                 c1[i] = S;
                 c2[i] = 1.0 / S;
+                c3[i] = rs ? rs[i0 + i] : 1.0;
             }
             for (ptrdiff_t j = 0; j < C; j++) {
                 double *restrict ej = et + j * R;
@@ -316,9 +337,9 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
                 for (ptrdiff_t i = 0; i < nb; i++) {
                     double e = ej[i], q = e * c2[i];
 #if XT_IS_F32
-                    ej[i] = q;
+                    ej[i] = q * c3[i];
 #else
-                    ej[i] = q + (e - q * c1[i]) * c2[i];
+                    ej[i] = (q + (e - q * c1[i]) * c2[i]) * c3[i];
 #endif
                 }
             }
@@ -361,6 +382,8 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
             n_invalid += sts.kind == XENTC_ROW_POSINF || sts.kind == XENTC_ROW_NEGINF;
             if (y)
                 XN(softmax_apply_row)(xb + i * C, C, sts, yb + i * C, log_out);
+            if (y && rs && !log_out)
+                XN(scale_row)(yb + i * C, C, rs[i0 + i]);
         }
     }
     return n_invalid;
@@ -397,27 +420,27 @@ XM_INLINE void XN(pair_stats)(const XT *restrict x, ptrdiff_t n_rows, double *re
  * x + i * ldx into y + i * ldy.  Returns the number of rows for which NumPy would report
  * "invalid value encountered in subtract" (scipy computes inf - inf there).  If sm is not
  * NULL each row's statistics go to sm[i], sl[i] (xentc_put_stats); y may then be NULL, for
- * the statistics alone.
+ * the statistics alone.  If rs is not NULL, softmax row i is multiplied by rs[i].
  */
 XENTC_ENTRY ptrdiff_t XN(softmax_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_rows,
                                       ptrdiff_t n_cols, XT *y, ptrdiff_t ldy, int log_out,
-                                      double *sm, double *sl)
+                                      double *sm, double *sl, const double *rs)
 {
     if (n_cols == 2 && ldx == 2 && (!y || ldy == 2)) {
         if (!y) {
             XN(pair_stats)(x, n_rows, sm, sl);
             return 0;
         }
-        return XN(softmax_pair)(x, n_rows, y, log_out, sm, sl);
+        return XN(softmax_pair)(x, n_rows, y, log_out, sm, sl, rs);
     }
     if (n_cols >= 3 && n_cols <= XENTC_FLAT_MAX && ldx == n_cols && (!y || ldy == n_cols))
-        return XN(softmax_tb)(x, n_rows, n_cols, y, log_out, sm, sl);
+        return XN(softmax_tb)(x, n_rows, n_cols, y, log_out, sm, sl, rs);
     ptrdiff_t n_invalid = 0;
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         const XT *row = x + i * ldx;
         double *rm = sm ? sm + i : NULL, *rl = sm ? sl + i : NULL;
         if (y && !log_out) {
-            n_invalid += XN(softmax_row)(row, n_cols, y + i * ldy, rm, rl);
+            n_invalid += XN(softmax_row)(row, n_cols, y + i * ldy, rm, rl, rs ? rs[i] : 1.0);
             continue;
         }
         xentc_lse_state s = XN(lse_row_state)(row, n_cols);

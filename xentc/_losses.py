@@ -109,23 +109,34 @@ def _check_index_target_shape(x_shape, y_shape):
         raise ValueError(f"Expected target size {list(expected)}, got {list(y_shape)}")
 
 
-def _kernel_targets(y, ignore_index, n_classes, message=None):
-    """Flattened int64 targets for the kernels, ignored entries as -1, after checking that
-    every other entry is a class index in [0, C)."""
+_INT64_MIN = -(2**63)
+
+
+def _index_targets(y, ignore_index, n_classes, w, message=None):
+    """Check class-index targets and prepare them for the kernels, in one pass.
+
+    Every entry that is not ``ignore_index`` must lie in ``[0, C)``.  Returns the targets
+    flattened as int64 (a view when they already are), the value that marks an ignored entry
+    for the kernels, and the mean's denominator (the count, or the summed class weights, of
+    the entries not ignored).
+    """
     flat = y.reshape(-1)
-    ignored = flat == ignore_index if ignore_index is not None else None
-    bad = (flat < 0) | (flat >= n_classes)
-    if ignored is not None:
-        bad &= ~ignored
-    if bad.any():
-        value = flat[np.argmax(bad)]
+    if not flat.dtype.isnative:
+        flat = flat.astype(flat.dtype.newbyteorder("="))
+    flat = np.ascontiguousarray(flat)
+    has_ignore = ignore_index is not None and _INT64_MIN <= ignore_index < 2**63 and not (
+        flat.dtype.kind == "u" and ignore_index < 0)
+    bad, denominator = _core.check_targets(
+        flat, has_ignore, ignore_index if has_ignore else 0, n_classes,
+        _NO_WEIGHT if w is None else w)
+    if bad >= 0:
+        value = flat[bad]
         if message is None:
             raise IndexError(f"Target {value} is out of bounds.")
         raise IndexError(message.format(value=value))
-    out = flat.astype(np.int64)  # a copy: never the caller's array
-    if ignored is not None:
-        out[ignored] = -1
-    return out
+    # a target equal to _INT64_MIN would have been out of bounds: it marks "nothing ignored"
+    return (flat.astype(np.int64, copy=False), ignore_index if has_ignore else _INT64_MIN,
+            denominator)
 
 
 def _scalar(value, dtype):
@@ -184,20 +195,15 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
         y = _integer_targets(t)
         _check_index_target_shape(x.shape, y.shape)
         out_shape = y.shape
-        y = _kernel_targets(y, ignore_index, n_classes)
+        y, ignore, denominator = _index_targets(y, ignore_index, n_classes, w)
 
     x2, moved_shape = _classes_last(x, class_axis, compute)
     n_rows = x2.shape[0]
     if by_probability:
         t2 = _classes_last(t, class_axis, compute)[0]
-        denominator = n_rows
+        y, ignore, denominator = _NO_INDEX, 0, n_rows
     else:
         t2 = np.empty((0, 1), dtype=compute)
-        valid = y >= 0
-        if w is None:
-            denominator = int(np.count_nonzero(valid))
-        else:
-            denominator = float(np.sum(w[y[valid]]))
 
     if reduction == "mean":
         gscale = _divide(1.0, denominator)
@@ -214,8 +220,8 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
         loss_rows[:] = 0.0
     else:
         partial = _core.ce_rows(
-            x2, _NO_INDEX if by_probability else y, t2,
-            _NO_WEIGHT if w is None else w, 0.0 if w is None else math.fsum(w),
+            x2, y, ignore, t2,
+            _NO_WEIGHT if w is None else w, float(n_classes) if w is None else math.fsum(w),
             eps, not by_probability, loss_rows, grad, float(gscale), n_threads)
 
     loss = None
@@ -350,16 +356,14 @@ def _nll_loss(input, target, weight, ignore_index, reduction, n_threads, want_lo
     n_classes = x.shape[class_axis]
     w = _class_weights(weight, n_classes)
     compute, result = compute_dtype(x.dtype)
-    y = _kernel_targets(y, ignore_index, n_classes)
+    y, ignore, denominator = _index_targets(y, ignore_index, n_classes, w)
     x2, moved_shape = _classes_last(x, class_axis, compute)
-    valid = y >= 0
-    rows = np.flatnonzero(valid)
+    rows = np.flatnonzero(y != ignore)
     cls = y[rows]
     wy = np.ones(len(rows)) if w is None else w[cls]
     picked = x2[rows, cls].astype(np.float64)
     with np.errstate(invalid="ignore"):
         terms = np.where((wy == 0) & ~np.isnan(picked), 0.0, -(wy * picked))
-    denominator = len(rows) if w is None else float(np.sum(wy))
 
     loss = None
     if want_loss:
@@ -484,7 +488,7 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1, *, n_threads=None
     else:
         t2 = rows_view(lab, (axis,), compute)[0]
     loss = np.empty(x2.shape[0], dtype=compute)
-    _core.ce_rows(x2, _NO_INDEX, t2, _NO_WEIGHT, 0.0, 0.0, False, loss,
+    _core.ce_rows(x2, _NO_INDEX, 0, t2, _NO_WEIGHT, 0.0, 0.0, False, loss,
                   np.empty((0, 1), dtype=compute), 1.0, n_threads)
     return _shaped(loss.astype(result, copy=False), out_shape)
 
@@ -525,14 +529,14 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, *, n_threads=None):
             f"Must have at least one class, but got logits shape {list(z.shape)}"
         )
     n_threads = effective_n_threads(n_threads)
-    y = _kernel_targets(
-        y, None, n_classes,
+    y, ignore, _ = _index_targets(
+        y, None, n_classes, None,
         "Received a label value of {value} which is outside the valid range of "
         f"[0, {n_classes}).")
     compute, result = compute_dtype(z.dtype)
     x2, _, _ = rows_view(z, (z.ndim - 1,), compute)
     loss = np.empty(x2.shape[0], dtype=compute)
-    _core.ce_rows(x2, y, np.empty((0, 1), dtype=compute), _NO_WEIGHT, 0.0, 0.0, False,
+    _core.ce_rows(x2, y, ignore, np.empty((0, 1), dtype=compute), _NO_WEIGHT, 0.0, 0.0, False,
                   loss, np.empty((0, 1), dtype=compute), 1.0, n_threads)
     return _shaped(loss.astype(result, copy=False), z.shape[:-1])
 
