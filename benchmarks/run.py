@@ -1,4 +1,4 @@
-"""Benchmark xentc's row logsumexp / softmax / log_softmax against the read floor and peers.
+"""Benchmark xentc against the read floor and its peers (SPEC section 4).
 
 Run from the repository root::
 
@@ -20,6 +20,13 @@ about 1 s is spent (at least 3, at most 15 calls). ``×floor`` is time / (1-thre
 of the input), also for 2-thread timings and for kernels that write an output. Before timing,
 xentc's result must match scipy's (``np.allclose``, rtol 1e-12 for float64, 1e-5 for
 float32); an entry that does not is reported loudly, skipped, and makes the exit status 1.
+The losses: ``cross_entropy`` (class indices, mean) against ``torch.nn.functional.cross_entropy``;
+``cross_entropy_and_grad`` against torch forward + backward and scikit-learn's private
+``HalfMultinomialLoss().loss_gradient(..., n_threads=2)`` (per-sample loss and gradient into
+preallocated arrays, as docs/performance.md measured it); ``binary_cross_entropy_with_logits``
+(mean, 10_000_000 elements, floor = reading X and T) against torch and
+``HalfBinomialLoss().loss(..., n_threads=2).mean()``.  Loss results are checked against torch
+(or ``xentc.reference`` without torch) before timing.
 For softmax / log_softmax, ``xentc thr=K out`` rows time the same call writing into a
 preallocated array (``out=``): a fresh N x C result costs the OS page zeroing on top of the
 kernel (about 3x the read floor at 100000x1000), which every allocating peer pays too.
@@ -46,9 +53,11 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import xentc  # noqa: E402
+import xentc.reference  # noqa: E402
 from benchmarks import common  # noqa: E402
 
 SHAPES = ("1000000x10", "100000x1000", "2000x32000", "10000000x2")
+BINARY_SHAPES = ("10000000",)
 DTYPES = ("float64", "float32")
 THREADS = (1, 2)
 TORCH_THREADS = 2
@@ -64,9 +73,17 @@ FLOOR_TARGETS = {
     "logsumexp": (1.3, 2.0, 3.0),
     "softmax": (2.0, 3.0, 5.0),
     "log_softmax": (2.0, 3.0, 5.0),
+    "cross_entropy": (1.5, 2.5, 4.5),
+    "cross_entropy_and_grad": (2.0, 3.5, 6.0),
+    "binary_cross_entropy_with_logits": (2.0, 2.0, 2.0),
 }
 # SPEC section 4: minimum speed-up of xentc (2 threads) over a peer
-PEER_TARGETS = {"logsumexp": {"scipy": 20.0, "torch thr=2": 9.0}}
+PEER_TARGETS = {
+    "logsumexp": {"scipy": 20.0, "torch thr=2": 9.0},
+    "cross_entropy": {"torch thr=2": 8.0},
+    "cross_entropy_and_grad": {"sklearn thr=2": 5.0, "torch thr=2": 12.0},
+    "binary_cross_entropy_with_logits": {"torch thr=2": 10.0},
+}
 
 Impl = namedtuple("Impl", "label n_threads prepare")
 
@@ -82,8 +99,8 @@ def parse_args(argv=None):
                         help=f"divide the rows of every shape by {QUICK_SHRINK}; "
                         f"at most {QUICK_MAX_REPEAT} repeats")
     parser.add_argument("--functions", type=csv(str), default=list(common.FUNCTIONS))
-    parser.add_argument("--shapes", type=csv(common.parse_shape),
-                        default=[common.parse_shape(s) for s in SHAPES])
+    parser.add_argument("--shapes", type=csv(common.parse_shape), default=None,
+                        help="NxC items (binary losses use N*C elements); default: SPEC §4")
     parser.add_argument("--dtypes", type=csv(str), default=list(DTYPES))
     parser.add_argument("--threads", type=csv(int), default=list(THREADS))
     parser.add_argument("--torch-threads", type=int, default=TORCH_THREADS)
@@ -93,9 +110,38 @@ def parse_args(argv=None):
     unknown = set(args.functions) - set(common.FUNCTIONS) | set(args.dtypes) - set(RTOL)
     if unknown:
         parser.error(f"unknown functions or dtypes: {sorted(unknown)}")
-    if args.quick:
-        args.shapes = [(max(1, n // QUICK_SHRINK), c) for n, c in args.shapes]
     return args
+
+
+def shapes_for(name, args):
+    """The shapes benchmarked for ``name``: ``--shapes`` or SPEC §4's, shrunk by --quick."""
+    binary = name in common.BINARY_FUNCTIONS
+    if args.shapes is not None:
+        shapes = [(int(np.prod(s)),) if binary else s for s in args.shapes]
+    else:
+        shapes = [common.parse_shape(s) for s in (BINARY_SHAPES if binary else SHAPES)]
+    if args.quick:
+        shapes = [(max(1, s[0] // QUICK_SHRINK),) + tuple(s[1:]) for s in shapes]
+    return shapes
+
+
+def make_inputs(name, shape, dtype):
+    """The arrays one entry is timed on: ``(X,)``, ``(X, y)`` or ``(X, T)``."""
+    if name in common.BINARY_FUNCTIONS:
+        return common.make_binary(shape[0], dtype)
+    x = common.make_array(shape, dtype)
+    if name in common.LOSS_FUNCTIONS:
+        return x, common.make_targets(shape, shape[1])
+    return (x,)
+
+
+def xentc_call(name, n_threads):
+    """``inputs -> xentc result`` for ``name`` with ``n_threads``."""
+    if name in common.SPECIAL_FUNCTIONS:
+        f = common.xentc_func(name, n_threads)
+        return lambda inputs: f(inputs[0])
+    func = getattr(xentc, name)
+    return lambda inputs: func(*inputs, n_threads=n_threads)
 
 
 def time_best(call, repeat=None, max_repeat=MAX_REPEAT):
@@ -121,37 +167,76 @@ def time_best(call, repeat=None, max_repeat=MAX_REPEAT):
 
 
 def torch_impl(name, n_threads):
-    """Peer ``torch.<name>(t, dim=1)`` on ``torch.from_numpy(x)`` with ``n_threads`` threads."""
+    """Peer: the torch counterpart of ``name`` on the same arrays, ``n_threads`` threads."""
     import torch
+    import torch.nn.functional as F
 
-    func = getattr(torch, name)
-
-    def prepare(x):
-        t = torch.from_numpy(x)
+    def prepare(inputs):
         torch.set_num_threads(n_threads)
-        return lambda: func(t, dim=1)
+        ts = [torch.from_numpy(a) for a in inputs]
+        if name in common.SPECIAL_FUNCTIONS:
+            func = getattr(torch, name)
+            return lambda: func(ts[0], dim=1)
+        if name == "cross_entropy":
+            return lambda: F.cross_entropy(*ts)
+        if name == "binary_cross_entropy_with_logits":
+            return lambda: F.binary_cross_entropy_with_logits(*ts)
+        leaf = ts[0].clone().requires_grad_(True)
+
+        def forward_backward():
+            leaf.grad = None
+            F.cross_entropy(leaf, ts[1]).backward()
+            return leaf.grad
+
+        return forward_backward
 
     return Impl(f"torch thr={n_threads}", n_threads, prepare)
+
+
+def sklearn_impl(name, n_threads):
+    """Peer: scikit-learn's private ``_loss`` objects (per-sample results, preallocated)."""
+    from sklearn._loss.loss import HalfBinomialLoss, HalfMultinomialLoss
+
+    def prepare(inputs):
+        x, y = inputs
+        y_float = y.astype(x.dtype)
+        loss_out = np.empty(x.shape[0], dtype=x.dtype)
+        if name == "binary_cross_entropy_with_logits":
+            loss = HalfBinomialLoss()
+            return lambda: loss.loss(y_float, x, loss_out=loss_out, n_threads=n_threads).mean()
+        loss = HalfMultinomialLoss(n_classes=x.shape[1])
+        grad_out = np.empty_like(x)
+        return lambda: loss.loss_gradient(y_float, x, loss_out=loss_out,
+                                          gradient_out=grad_out, n_threads=n_threads)
+
+    return Impl(f"sklearn thr={n_threads}", n_threads, prepare)
 
 
 def peer_impls(name, torch_threads, notes):
     """The importable peers of ``name``; a note is added for each one that is skipped."""
     impls = []
-    try:
-        scipy_func = common.scipy_func(name)
-        impls.append(Impl("scipy", 1, lambda x: lambda: scipy_func(x)))
-    except ImportError as exc:
-        notes.add(f"scipy peer and the check of xentc against it skipped: {exc}")
+    if name in common.SPECIAL_FUNCTIONS:
+        try:
+            scipy_func = common.scipy_func(name)
+            impls.append(Impl("scipy", 1, lambda inputs: lambda: scipy_func(inputs[0])))
+        except ImportError as exc:
+            notes.add(f"scipy peer and the check of xentc against it skipped: {exc}")
     try:
         impls.append(torch_impl(name, torch_threads))
     except ImportError as exc:
         notes.add(f"torch peer skipped: {exc}")
+    if name in ("cross_entropy_and_grad", "binary_cross_entropy_with_logits"):
+        try:
+            impls.append(sklearn_impl(name, TARGET_THREADS))
+        except ImportError as exc:
+            notes.add(f"scikit-learn peer skipped: {exc}")
     return impls
 
 
 def out_impl(name, n_threads):
     """xentc writing into a preallocated output (softmax / log_softmax ``out=``)."""
-    def prepare(x):
+    def prepare(inputs):
+        x = inputs[0]
         out, func = np.empty_like(x), common.xentc_func(name, n_threads)
         return lambda: func(x, out=out)
 
@@ -160,12 +245,50 @@ def out_impl(name, n_threads):
 
 def all_impls(name, threads, peers):
     """Floor, xentc at each thread count (and with out=), then the peers, in timing order."""
-    floor = Impl("floor", 1, lambda x: lambda: common.read_floor(x))
-    ours = [Impl(f"xentc thr={k}", k, lambda x, f=common.xentc_func(name, k): lambda: f(x))
+    def floor(inputs):
+        if name in common.BINARY_FUNCTIONS:  # reading X and T
+            return lambda: (common.read_floor(inputs[0]), common.read_floor(inputs[1]))
+        return lambda: common.read_floor(inputs[0])
+
+    floor = Impl("floor", 1, floor)
+    ours = [Impl(f"xentc thr={k}", k, lambda inputs, f=xentc_call(name, k): lambda: f(inputs))
             for k in threads]
     if name in common.OUT_FUNCTIONS:
         ours += [out_impl(name, k) for k in threads]
     return [floor, *ours, *peers]
+
+
+def check_loss(name, inputs, threads):
+    """Error message if xentc's loss (and gradient) disagree with torch's, or with
+    xentc.reference's without torch; None if they agree or there is nothing to check with."""
+    try:
+        import torch
+        import torch.nn.functional as F
+
+        ts = [torch.from_numpy(a) for a in inputs]
+        leaf = ts[0].clone().requires_grad_(True)
+        func = F.binary_cross_entropy_with_logits if name in common.BINARY_FUNCTIONS else \
+            F.cross_entropy
+        value = func(leaf, *ts[1:])
+        value.backward()
+        expected = [value.item(), leaf.grad.numpy()]
+        source = "torch"
+    except ImportError:
+        ref = getattr(xentc.reference, name.replace("_and_grad", ""), None)
+        if ref is None:
+            return None
+        expected = [ref(*inputs)]
+        source = "xentc.reference"
+    rtol = RTOL[inputs[0].dtype.name]
+    for k in threads:
+        got = xentc_call(name, k)(inputs)
+        got = list(got) if name.endswith("_and_grad") else [got]
+        for g, e in zip(got, expected):
+            atol = rtol * float(np.max(np.abs(e))) if np.size(e) else 0.0
+            if not np.allclose(g, e, rtol=rtol, atol=atol):
+                return (f"xentc.{name} n_threads={k} disagrees with {source} (rtol={rtol}): "
+                        f"max abs diff {np.max(np.abs(np.asarray(g, np.float64) - e)):.3g}")
+    return None
 
 
 def check_against_scipy(name, x, threads):
@@ -192,8 +315,11 @@ def check_against_scipy(name, x, threads):
 
 def run_entry(name, shape, dtype, impls, args):
     """Time every implementation on one array: ``(records, None)`` or ``([], mismatch)``."""
-    x = common.make_array(shape, dtype)
-    error = check_against_scipy(name, x, args.threads)
+    inputs = make_inputs(name, shape, dtype)
+    if name in common.SPECIAL_FUNCTIONS:
+        error = check_against_scipy(name, inputs[0], args.threads)
+    else:
+        error = check_loss(name, inputs, args.threads)
     if error:
         error = f"{name} {common.format_shape(shape)} {dtype}: {error}"
         print(f"!!! MISMATCH, entry skipped: {error}", flush=True)
@@ -201,7 +327,7 @@ def run_entry(name, shape, dtype, impls, args):
     max_repeat = QUICK_MAX_REPEAT if args.quick else MAX_REPEAT
     records = []
     for impl in impls:  # impls[0] is the floor
-        ms, n = time_best(impl.prepare(x), args.repeat, max_repeat)
+        ms, n = time_best(impl.prepare(inputs), args.repeat, max_repeat)
         floor_ms = records[0]["ms"] if records else ms
         records.append(dict(function=name, shape=list(shape), dtype=dtype, impl=impl.label,
                             n_threads=impl.n_threads, ms=ms, ratio_floor=ms / floor_ms,
@@ -233,6 +359,8 @@ def print_rows(records, peers):
 def floor_target(name, n_cols):
     """SPEC section 4 max ×floor for ``name`` at ``n_cols`` columns, or None."""
     large, ten, two = FLOOR_TARGETS[name]
+    if name in common.BINARY_FUNCTIONS:
+        return large
     if n_cols >= 1000:
         return large
     return {10: ten, 2: two}.get(n_cols)
@@ -253,7 +381,7 @@ def print_targets(name, entries, peers):
         r = next((r for r in records if r["impl"] == ours), None)
         if r is None:
             continue
-        target = floor_target(name, r["shape"][1])
+        target = floor_target(name, r["shape"][-1])
         ok = None if target is None else r["ratio_floor"] <= target
         goal_txt = "" if target is None else f"<={target}"
         line = (f"{common.format_shape(r['shape']):<14}{r['dtype']:<9}{ours[6:]:<10}"
@@ -272,7 +400,7 @@ def machine_info(args, notes):
             "processor": platform.processor(), "cpu_count": os.cpu_count(),
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "argv": sys.argv, "notes": sorted(notes),
             "quick": args.quick, "budget_s": BUDGET_S, "repeat": args.repeat}
-    for mod in ("numpy", "scipy", "torch"):
+    for mod in ("numpy", "scipy", "torch", "sklearn"):
         module = sys.modules.get(mod)
         info[f"{mod}_version"] = getattr(module, "__version__", None)
     try:
@@ -292,7 +420,7 @@ def main(argv=None):
         peers = [i.label for i in impls if i.label != "floor" and not i.label.startswith("xentc")]
         print_header(name, peers)
         entries = []
-        for shape in args.shapes:
+        for shape in shapes_for(name, args):
             for dtype in args.dtypes:
                 records, error = run_entry(name, shape, dtype, impls, args)
                 mismatches += [error] if error else []
@@ -310,7 +438,7 @@ def main(argv=None):
                        "mismatches": mismatches}, f, indent=1)
         print(f"wrote {args.json}")
     if mismatches:
-        print(f"!!! {len(mismatches)} entries skipped: xentc disagreed with scipy",
+        print(f"!!! {len(mismatches)} entries skipped: xentc disagreed with a peer",
               file=sys.stderr)
     return 1 if mismatches else 0
 

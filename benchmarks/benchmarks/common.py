@@ -2,7 +2,9 @@
 
 Every benchmark input is ``X = 3 * randn(shape)`` drawn with seed 42 directly in the
 requested dtype (float32 data are generated as float32, not cast from float64), and C-contiguous.
-All functions act along the rows (``axis=1``).
+The special functions act along the rows (``axis=1``); the multiclass losses take class
+indices ``y`` (uniform in ``[0, C)``, seed 43, int64) and reduce with the mean; the binary
+loss takes ``X`` flattened and targets ``T`` in {0, 1} (seed 44) of the same dtype.
 """
 
 import numpy as np
@@ -10,7 +12,10 @@ import numpy as np
 import xentc
 import xentc._core
 
-FUNCTIONS = ("logsumexp", "softmax", "log_softmax")
+SPECIAL_FUNCTIONS = ("logsumexp", "softmax", "log_softmax")
+LOSS_FUNCTIONS = ("cross_entropy", "cross_entropy_and_grad")
+BINARY_FUNCTIONS = ("binary_cross_entropy_with_logits",)
+FUNCTIONS = SPECIAL_FUNCTIONS + LOSS_FUNCTIONS + BINARY_FUNCTIONS
 OUT_FUNCTIONS = ("softmax", "log_softmax")  # those with an out= keyword
 SEED = 42
 SCALE = 3.0
@@ -32,6 +37,19 @@ def make_array(shape, dtype):
     x = np.random.default_rng(SEED).standard_normal(shape, dtype=dtype)
     x *= dtype.type(SCALE)
     return np.ascontiguousarray(x)
+
+
+def make_targets(shape, n_classes):
+    """Class indices for the rows of an array of ``shape`` (seed 43, int64)."""
+    rng = np.random.default_rng(SEED + 1)
+    return rng.integers(0, n_classes, size=shape[0], dtype=np.int64)
+
+
+def make_binary(n, dtype):
+    """``(X, T)``: ``n`` logits ``3 * randn`` and targets in {0, 1} (seed 44), in ``dtype``."""
+    x = make_array((n,), dtype)
+    t = (np.random.default_rng(SEED + 2).random(n) < 0.5).astype(dtype)
+    return x, t
 
 
 def read_floor(x):
