@@ -92,9 +92,13 @@ def _check_input(input):
 
 def _class_rows(x):
     """x of shape (C,) or (N, C, d1, ...) as (M, C) rows (the class axis moved last)."""
-    if x.ndim == 1:
-        return x[None, :]
-    return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+    x = x[None, :] if x.ndim == 1 else np.moveaxis(x, 1, -1)
+    return _last_axis_rows(x)
+
+
+def _last_axis_rows(x):
+    """x as (M, C) rows of its last axis (also for C = 0)."""
+    return x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1])
 
 
 def _unrows(g, shape):
@@ -154,7 +158,9 @@ def _log_softmax_rows(rows):
     if rows.shape[1] == 0:
         return rows.copy()
     with np.errstate(all="ignore"):
-        return log_softmax(rows, axis=1)
+        lp = log_softmax(rows, axis=1)
+    lp[np.isnan(lp).any(axis=1)] = np.nan     # the whole row, as torch (scipy: [inf, 0] ->
+    return lp                                  # [nan, -inf])
 
 
 def _reduce(row_loss, coef, divisor, reduction, shape):
@@ -278,8 +284,7 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1):
                          f"[{','.join(map(str, x.shape))}] labels_size="
                          f"[{','.join(map(str, t.shape))}]") from None
     x, t = np.moveaxis(x, axis, -1), np.moveaxis(t, axis, -1)
-    C = x.shape[-1]
-    loss = -_xlp(t.reshape(-1, C), _log_softmax_rows(x.reshape(-1, C))).sum(axis=1)
+    loss = -_xlp(_last_axis_rows(t), _log_softmax_rows(_last_axis_rows(x))).sum(axis=1)
     return (loss + 0.0).reshape(x.shape[:-1])[()]     # + 0.0: TF's zero losses are +0
 
 
