@@ -14,9 +14,23 @@ Examples
 True
 """
 
+import operator
+
 import numpy as np
 
-__all__ = ["logsumexp", "softmax", "log_softmax"]
+__all__ = [
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "cross_entropy_and_grad",
+    "nll_loss",
+    "nll_loss_grad",
+    "nll_loss_and_grad",
+    "softmax_cross_entropy_with_logits",
+    "sparse_softmax_cross_entropy_with_logits",
+]
 
 
 def _special():
@@ -45,3 +59,262 @@ def softmax(x, axis=None):
 def log_softmax(x, axis=None):
     """:func:`scipy.special.log_softmax` on a float64 copy of the input."""
     return _special().log_softmax(_f64(x), axis=axis)
+
+
+# --- multiclass losses ---------------------------------------------------------------------
+# torch.nn.functional.cross_entropy / nll_loss and tf.nn's softmax cross-entropies, with
+# xentc's decisions where SPEC §2 departs from the peer: any integer target dtype; a
+# label_smoothing outside [0, 1] is an error; a term whose target weight is exactly 0 is 0
+# even where the log-probability is -inf (xlogy's 0*log(0) = 0); errors are Python's
+# ValueError / TypeError / IndexError with the peer's wording.  The formulas and the mean
+# denominators are those of docs/semantics.md §2.3-2.7 and §8.1.
+
+
+def _real_f64(x, name):
+    """A float64 copy of x, which must hold real numbers (bool, int or float)."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {a.dtype}")
+    return a.astype(np.float64)
+
+
+def _check_reduction(reduction):
+    if not (isinstance(reduction, str) and reduction in ("none", "mean", "sum")):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_input(input):
+    x = _real_f64(input, "input")
+    if x.ndim == 0:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+    return x
+
+
+def _class_rows(x):
+    """x of shape (C,) or (N, C, d1, ...) as (M, C) rows (the class axis moved last)."""
+    x = x[None, :] if x.ndim == 1 else np.moveaxis(x, 1, -1)
+    return _last_axis_rows(x)
+
+
+def _last_axis_rows(x):
+    """x as (M, C) rows of its last axis (also for C = 0)."""
+    return x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1])
+
+
+def _unrows(g, shape):
+    """The inverse of _class_rows: (M, C) rows back to an array of the input's shape."""
+    if len(shape) == 1:
+        return g[0]
+    return np.moveaxis(g.reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
+
+
+def _index_target(x, target, weight, ignore_index):
+    """Check class indices against x (torch's messages); return the rows' classes (0 where
+    ignored), the not-ignored mask and the class weights."""
+    t = np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError("expected target dtype to be an integer type for class indices, "
+                        f"got {t.dtype}")
+    if x.ndim == 1:
+        if t.ndim == 1 and t.size != 1:
+            raise ValueError("For 1D input, 1D target must have size 1, but got target size: "
+                             f"{t.size}")
+    elif t.ndim == 0 or t.shape[0] != x.shape[0]:
+        raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target "
+                         f"batch_size ({t.shape[0] if t.ndim else 0}).")
+    C = x.shape[0] if x.ndim == 1 else x.shape[1]
+    if x.ndim <= 2 and t.ndim > 1:
+        raise ValueError("0D or 1D target tensor expected, multi-target not supported")
+    if x.ndim > 2 and t.shape != x.shape[:1] + x.shape[2:]:
+        raise ValueError(f"Expected target size {list(x.shape[:1] + x.shape[2:])}, "
+                         f"got {list(t.shape)}")
+    w = _weight(weight, C)
+    t = t.reshape(-1)
+    keep = t != ignore_index
+    bad = keep & ((t < 0) | (t >= C))
+    if bad.any():
+        raise IndexError(f"Target {t[bad][0]} is out of bounds.")
+    return np.where(keep, t, 0).astype(np.intp), keep, w
+
+
+def _weight(weight, C):
+    if weight is None:
+        return np.ones(C)
+    w = _real_f64(weight, "weight")
+    if w.shape != (C,):
+        raise ValueError(f"weight tensor should be defined either for all {C} classes or no "
+                         f"classes but got weight tensor of shape: {list(w.shape)}")
+    return w
+
+
+def _xlp(a, lp):
+    """a * lp with the xlogy convention: 0 where a == 0, even where lp is -inf (not NaN)."""
+    with np.errstate(invalid="ignore"):
+        return np.where((a == 0) & ~np.isnan(lp), 0.0, a * lp)
+
+
+def _log_softmax_rows(rows):
+    """log_softmax along axis 1: NaN for rows with +inf or NaN and for all -inf rows."""
+    if rows.shape[1] == 0:
+        return rows.copy()
+    with np.errstate(all="ignore"):
+        lp = log_softmax(rows, axis=1)
+    lp[np.isnan(lp).any(axis=1)] = np.nan     # the whole row, as torch (scipy: [inf, 0] ->
+    return lp                                  # [nan, -inf])
+
+
+def _reduce(row_loss, coef, divisor, reduction, shape):
+    """(loss, the gradient factor of each row) for the reduction; divisor: the mean's."""
+    if reduction == "none":
+        return row_loss.reshape(shape)[()], coef
+    total = row_loss.sum()
+    if reduction == "sum":
+        return total, coef
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.float64(total / divisor), np.where(coef != 0, coef / divisor, 0.0)
+
+
+def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing):
+    """cross_entropy's loss and its gradient (float64)."""
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    ignore_index = operator.index(ignore_index)
+    eps = float(label_smoothing)
+    x = _check_input(input)
+    C = x.shape[0] if x.ndim == 1 else x.shape[1]
+    rows = _class_rows(x)
+    probabilities = np.shape(target) == x.shape
+    if probabilities:
+        t = np.asarray(target)
+        if t.dtype.kind != "f":
+            raise TypeError("Expected floating point type for target with class "
+                            f"probabilities, got {t.dtype}")
+        if ignore_index >= 0:
+            raise ValueError("ignore_index is not supported for floating point target")
+        w = _weight(weight, C)
+        t = _class_rows(t.astype(np.float64))
+        if eps > 0:
+            t = (1 - eps) * t + eps / C
+        a = w * t                      # a[i, c]: the weight of -lp[i, c] in loss_i
+        keep = np.ones(len(rows), dtype=bool)
+        divisor = len(rows) if C else np.nan      # numel / C: torch's mean
+    else:
+        y, keep, w = _index_target(x, target, weight, ignore_index)
+        wy = np.where(keep, w[y], 0.0)
+        a = np.zeros_like(rows)
+        a[np.arange(len(rows)), y] = (1 - eps) * wy
+        if eps > 0:
+            a += keep[:, None] * (eps / C) * w
+        divisor = wy.sum()
+    lp = _log_softmax_rows(rows)
+    row_sum = _xlp(a, lp).sum(axis=1)
+    row_loss = np.where(keep, -row_sum, 0.0)
+    shape = x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()
+    loss, coef = _reduce(row_loss, keep.astype(np.float64), divisor, reduction, shape)
+    if probabilities and reduction == "sum":
+        loss = -row_sum.sum()          # torch's -(sum of t*lp): -0.0 for N=0
+    with np.errstate(invalid="ignore"):
+        s = np.exp(lp)
+        grad = coef[:, None] * (s * a.sum(axis=1, keepdims=True) - a)
+    return loss, _unrows(grad, x.shape)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """:func:`torch.nn.functional.cross_entropy` (class axis 1; index or probability targets),
+    with xentc's decisions (SPEC §2); float64."""
+    return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)[0]
+
+
+def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction="mean",
+                       label_smoothing=0.0):
+    """d cross_entropy / d input (closed form, semantics.md §2.5); per row for 'none'."""
+    return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)[1]
+
+
+def cross_entropy_and_grad(input, target, weight=None, ignore_index=-100, reduction="mean",
+                           label_smoothing=0.0):
+    """(cross_entropy(...), cross_entropy_grad(...))."""
+    return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def _nll_loss(input, target, weight, ignore_index, reduction):
+    _check_reduction(reduction)
+    ignore_index = operator.index(ignore_index)
+    x = _check_input(input)
+    rows = _class_rows(x)
+    y, keep, w = _index_target(x, target, weight, ignore_index)
+    wy = np.where(keep, w[y], 0.0)
+    picked = rows[np.arange(len(rows)), y]
+    row_loss = np.where(keep, -_xlp(wy, picked), 0.0)
+    shape = x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()
+    loss, coef = _reduce(row_loss, keep.astype(np.float64), wy.sum(), reduction, shape)
+    grad = np.zeros_like(rows)
+    with np.errstate(invalid="ignore"):
+        grad[np.flatnonzero(keep), y[keep]] = -(coef * wy)[keep]
+    return loss, _unrows(grad, x.shape)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """:func:`torch.nn.functional.nll_loss` (input: log-probabilities, class axis 1)."""
+    return _nll_loss(input, target, weight, ignore_index, reduction)[0]
+
+
+def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """d nll_loss / d input; per row for 'none'."""
+    return _nll_loss(input, target, weight, ignore_index, reduction)[1]
+
+
+def nll_loss_and_grad(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """(nll_loss(...), nll_loss_grad(...))."""
+    return _nll_loss(input, target, weight, ignore_index, reduction)
+
+
+def softmax_cross_entropy_with_logits(labels, logits, axis=-1):
+    """:func:`tf.nn.softmax_cross_entropy_with_logits`: -sum(labels * log_softmax(logits))
+    along ``axis``, per example; labels broadcast against logits; 0*(-inf) = 0 (SPEC)."""
+    x = _real_f64(logits, "logits")
+    t = _real_f64(labels, "labels")
+    try:
+        t, x = np.broadcast_arrays(t, x)
+    except ValueError:
+        raise ValueError("logits and labels must be broadcastable: logits_size="
+                         f"[{','.join(map(str, x.shape))}] labels_size="
+                         f"[{','.join(map(str, t.shape))}]") from None
+    x, t = np.moveaxis(x, axis, -1), np.moveaxis(t, axis, -1)
+    loss = -_xlp(_last_axis_rows(t), _log_softmax_rows(_last_axis_rows(x))).sum(axis=1)
+    return (loss + 0.0).reshape(x.shape[:-1])[()]     # + 0.0: TF's zero losses are +0
+
+
+def sparse_softmax_cross_entropy_with_logits(labels, logits):
+    """:func:`tf.nn.sparse_softmax_cross_entropy_with_logits`: class axis last, labels of
+    shape ``logits.shape[:-1]`` (any integer dtype), per-example losses."""
+    x = _real_f64(logits, "logits")
+    if x.ndim == 0:
+        raise ValueError(f"`logits` cannot be a scalar. Received logits={np.asarray(logits)}`")
+    t = np.asarray(labels)
+    if t.dtype.kind not in "iu":
+        raise TypeError("expected labels dtype to be an integer type for class indices, "
+                        f"got {t.dtype}")
+    if t.ndim != x.ndim - 1:
+        raise ValueError("`labels.shape.rank` must equal `logits.shape.rank - 1`. Received: "
+                         f"labels.shape={t.shape} of rank {t.ndim} and logits.shape={x.shape} "
+                         f"of rank {x.ndim}")
+    if t.shape != x.shape[:-1]:
+        raise ValueError("`labels.shape` must equal `logits.shape` except for the last "
+                         f"dimension. Received: labels.shape={t.shape} and "
+                         f"logits.shape={x.shape}")
+    C = x.shape[-1]
+    if C == 0:
+        raise ValueError("Must have at least one class, but got logits shape "
+                         f"[{','.join(map(str, x.shape))}]")
+    y = t.reshape(-1)
+    bad = (y < 0) | (y >= C)
+    if bad.any():
+        raise IndexError(f"Received a label value of {y[bad][0]} which is outside the valid "
+                         f"range of [0, {C}).")
+    one_hot = np.eye(C)[y.astype(np.intp)]
+    loss = -_xlp(one_hot, _log_softmax_rows(x.reshape(-1, C))).sum(axis=1)
+    return (loss + 0.0).reshape(t.shape)[()]
