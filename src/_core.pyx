@@ -87,10 +87,10 @@ cdef extern from "xentc_kernels.h" nogil:
                                     const int64_t *, int64_t, const double *, double, double,
                                     int, float *, float *, double) noexcept nogil
         double (*ce_prob_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
-                                   const double *, Py_ssize_t, const double *, double,
+                                   const double *, Py_ssize_t, const double *, double, int,
                                    double *, double *, double) noexcept nogil
         double (*ce_prob_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
-                                   const float *, Py_ssize_t, const double *, double,
+                                   const float *, Py_ssize_t, const double *, double, int,
                                    float *, float *, double) noexcept nogil
         double (*read_floor_f64)(const double *, Py_ssize_t) noexcept nogil
         double (*read_floor_f32)(const float *, Py_ssize_t) noexcept nogil
@@ -432,12 +432,12 @@ def ce_rows(const floating[:, :] x, const int64_t[::1] y, int64_t ignore,
             else:
                 if floating is double:
                     part[t_i] = xentc_kt.ce_prob_rows_f64(
-                        xp + r0 * ld, ld, r1 - r0, n_cols, tp + r0 * ldt, ldt, wp, eps,
+                        xp + r0 * ld, ld, r1 - r0, n_cols, tp + r0 * ldt, ldt, wp, eps, neg_zero,
                         lp + r0 if lp != NULL else NULL,
                         gp + r0 * n_cols if gp != NULL else NULL, gscale)
                 else:
                     part[t_i] = xentc_kt.ce_prob_rows_f32(
-                        xp + r0 * ld, ld, r1 - r0, n_cols, tp + r0 * ldt, ldt, wp, eps,
+                        xp + r0 * ld, ld, r1 - r0, n_cols, tp + r0 * ldt, ldt, wp, eps, neg_zero,
                         lp + r0 if lp != NULL else NULL,
                         gp + r0 * n_cols if gp != NULL else NULL, gscale)
     return partial

@@ -109,9 +109,9 @@ XM_INLINE void XN(ce_index_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff_
         for (ptrdiff_t i = 0; i < n; i++) {
             const int64_t yi = y[i];
             const ptrdiff_t yc = yi == ignore ? 0 : (ptrdiff_t)yi;
-            const double wy = yi == ignore ? 0.0 : (w ? w[yc] : 1.0);
+            const double d = yi == ignore ? 0.0 : c * (w ? w[yc] : 1.0);
             XT *gy = g + i * C + yc;
-            *gy = (XT)((double)*gy - c * wy);
+            *gy = (XT)((double)*gy - d);
         }
     }
 }
@@ -119,7 +119,7 @@ XM_INLINE void XN(ce_index_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff_
 /* Finish n probability-target rows (targets t + i * ldt, unit column stride). */
 XM_INLINE double XN(ce_prob_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff_t n,
                                     ptrdiff_t C, const XT *restrict t, ptrdiff_t ldt,
-                                    const double *restrict w, double eps,
+                                    const double *restrict w, double eps, int neg_zero,
                                     const double *restrict sm, const double *restrict sl,
                                     XT *restrict loss, XT *restrict g, double gscale)
 {
@@ -139,6 +139,7 @@ XM_INLINE double XN(ce_prob_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff
             tw += wt;
         }
         li = L == L ? li : L;
+        li = neg_zero && li == 0.0 ? -0.0 : li;       /* torch's -sum(t log p) of p = 1 */
         if (loss)
             loss[i] = (XT)li;
         total += li;
@@ -206,7 +207,7 @@ XENTC_ENTRY double XN(ce_index_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_row
 /* Entry point, probability targets t + i * ldt (ldt may be 0: one target row for all). */
 XENTC_ENTRY double XN(ce_prob_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_rows, ptrdiff_t C,
                                    const XT *t, ptrdiff_t ldt, const double *w, double eps,
-                                   XT *loss, XT *g, double gscale)
+                                   int neg_zero, XT *loss, XT *g, double gscale)
 {
     double sm[XENTC_TB_ROWS], sl[XENTC_TB_ROWS];
     const ptrdiff_t chunk = XN(ce_chunk_rows)(C);
@@ -217,7 +218,8 @@ XENTC_ENTRY double XN(ce_prob_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_rows
         XT *gb = g ? g + i0 * C : NULL;
         XN(softmax_rows)(x + i0 * ldx, ldx, nb, C, gb, C, 0, sm, sl, NULL);
         xm_cascade_add(&total, XN(ce_prob_finish)(x + i0 * ldx, ldx, nb, C, t + i0 * ldt, ldt,
-                                                  w, eps, sm, sl, loss ? loss + i0 : NULL, gb,
+                                                  w, eps, neg_zero, sm, sl,
+                                                  loss ? loss + i0 : NULL, gb,
                                                   gscale));
     }
     return xm_cascade_total(&total);

@@ -265,11 +265,11 @@ typedef struct {
                                 const int64_t *, int64_t, const double *, double, double,
                                 int, float *, float *, double);
     double (*ce_prob_rows_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                               const double *, ptrdiff_t, const double *, double, double *,
-                               double *, double);
+                               const double *, ptrdiff_t, const double *, double, int,
+                               double *, double *, double);
     double (*ce_prob_rows_f32)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                               const float *, ptrdiff_t, const double *, double, float *,
-                               float *, double);
+                               const float *, ptrdiff_t, const double *, double, int,
+                               float *, float *, double);
     double (*read_floor_f64)(const double *, ptrdiff_t);
     double (*read_floor_f32)(const float *, ptrdiff_t);
 } xentc_kernel_table;

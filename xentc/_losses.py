@@ -174,6 +174,8 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
     eps = _check_label_smoothing(label_smoothing)
     ignore_index = _check_ignore_index(ignore_index)
     n_threads = effective_n_threads(n_threads)
+    if x.ndim == 0:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
     by_probability = t.shape == x.shape
     if by_probability:
         if t.dtype.kind != "f":
@@ -183,8 +185,6 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
             )
         if ignore_index >= 0:
             raise ValueError("ignore_index is not supported for floating point target")
-    if x.ndim == 0:
-        raise ValueError("Expected 1 or more dimensions (got 0)")
     class_axis = 0 if x.ndim == 1 else 1
     n_classes = x.shape[class_axis]
     w = _class_weights(weight, n_classes)
@@ -194,7 +194,7 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
     else:
         y = _integer_targets(t)
         _check_index_target_shape(x.shape, y.shape)
-        out_shape = y.shape
+        out_shape = y.shape if x.ndim > 1 else ()  # 1-D input: a 0-d result, as torch
         y, ignore, denominator = _index_targets(y, ignore_index, n_classes, w)
 
     x2, moved_shape = _classes_last(x, class_axis, compute)
@@ -222,7 +222,7 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
         partial = _core.ce_rows(
             x2, y, ignore, t2,
             _NO_WEIGHT if w is None else w, float(n_classes) if w is None else math.fsum(w),
-            eps, not by_probability, loss_rows, grad, float(gscale), n_threads)
+            eps, True, loss_rows, grad, float(gscale), n_threads)
 
     loss = None
     if want_loss:
@@ -464,7 +464,7 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1, *, n_threads=None
     if shape != z.shape:
         raise ValueError(
             "logits and labels must be broadcastable: "
-            f"logits_size={list(z.shape)} labels_size={list(lab.shape)}"
+            f"logits_size={_tf_shape(z.shape)} labels_size={_tf_shape(lab.shape)}"
         )
     n_threads = effective_n_threads(n_threads)
     axis = operator.index(axis)
@@ -526,7 +526,7 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, *, n_threads=None):
     n_classes = z.shape[-1]
     if n_classes == 0:
         raise ValueError(
-            f"Must have at least one class, but got logits shape {list(z.shape)}"
+            f"Must have at least one class, but got logits shape {_tf_shape(z.shape)}"
         )
     n_threads = effective_n_threads(n_threads)
     y, ignore, _ = _index_targets(
@@ -539,6 +539,10 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, *, n_threads=None):
     _core.ce_rows(x2, y, ignore, np.empty((0, 1), dtype=compute), _NO_WEIGHT, 0.0, 0.0, False,
                   loss, np.empty((0, 1), dtype=compute), 1.0, n_threads)
     return _shaped(loss.astype(result, copy=False), z.shape[:-1])
+
+
+def _tf_shape(shape):
+    return "[" + ",".join(str(n) for n in shape) + "]"
 
 
 def _shaped(flat, shape):
