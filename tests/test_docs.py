@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-MODULES = ["xentc._special", "xentc._threads", "xentc._config", "xentc.reference"]
+MODULES = ["xentc._special", "xentc._binary", "xentc._threads", "xentc._config", "xentc.reference"]
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
 

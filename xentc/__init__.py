@@ -5,6 +5,16 @@ and add an ``n_threads`` keyword; :mod:`xentc.reference` holds plain SciPy-based
 implementations to check against.
 """
 
+from ._binary import (
+    binary_cross_entropy,
+    binary_cross_entropy_and_grad,
+    binary_cross_entropy_grad,
+    binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_and_grad,
+    binary_cross_entropy_with_logits_grad,
+    sigmoid_cross_entropy_with_logits,
+    weighted_cross_entropy_with_logits,
+)
 from ._config import show_config
 from ._special import log_softmax, logsumexp, softmax
 from ._threads import openmp_enabled
@@ -15,6 +25,14 @@ __all__ = [
     "logsumexp",
     "softmax",
     "log_softmax",
+    "binary_cross_entropy",
+    "binary_cross_entropy_grad",
+    "binary_cross_entropy_and_grad",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_grad",
+    "binary_cross_entropy_with_logits_and_grad",
+    "sigmoid_cross_entropy_with_logits",
+    "weighted_cross_entropy_with_logits",
     "openmp_enabled",
     "show_config",
     "__version__",
