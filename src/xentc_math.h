@@ -16,6 +16,9 @@
  *   xm_exp_ftz, xm_exp_full   <= 1.04 ulp for arguments in [-745.2, 0] (1.18 with a low part)
  *   xm_exp_f32acc             relative error <= 4e-9 (only where results are rounded to float)
  *   xm_log1p01_dd             hi + lo within 0.33 ulp; xm_log_dd within 0.6 ulp
+ *   xm_log_any_dd, xm_log1m_dd  the core of xm_log_dd on an exact reduction; measured end to
+ *                             end in tests/test_binary.py (the rounded log of p and the
+ *                             binary cross-entropy on probabilities within 1 ulp of mpmath)
  *
  * Polynomial coefficients: exp(r) = 1 + r + r^2 g(r) on |r| <= ln2/2, g fitted by iteratively
  * reweighted least squares for minimal relative error of exp (src/fit_exp_coefficients.py);
