@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 import xentc
 from xentc import reference as ref
 
-from helpers import N_THREADS, ulp_error
+from helpers import N_THREADS, layouts, ulp_error
 
 BCE = xentc.binary_cross_entropy
 BCEL = xentc.binary_cross_entropy_with_logits
@@ -538,18 +538,6 @@ def test_bit_identical_for_every_n_threads(cpu_level, dtype):
             for a, b in zip(np.atleast_1d(r) if not isinstance(r, tuple) else r,
                             np.atleast_1d(expected) if not isinstance(r, tuple) else expected):
                 assert same_bits(a, b)
-
-
-def layouts(base):
-    yield "C", np.ascontiguousarray(base)
-    yield "F", np.asfortranarray(base)
-    big = np.zeros((base.shape[0] * 2, base.shape[1] * 3), dtype=base.dtype)
-    big[::2, ::3] = base
-    yield "strided", big[::2, ::3]
-    yield "reversed", np.ascontiguousarray(base[::-1, ::-1])[::-1, ::-1]
-    ro = np.array(base)
-    ro.flags.writeable = False
-    yield "read_only", ro
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
