@@ -11,6 +11,7 @@ depends on how many threads ran, so results are bit-identical for every ``n_thre
 
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
+from libc.string cimport memset
 from libc.math cimport fabs
 from libc.stdint cimport int64_t
 
@@ -50,6 +51,25 @@ cdef extern from "xentc_kernels.h" nogil:
         double m
         double st
         double cnt
+
+    ctypedef struct xentc_bin_operand:
+        const void *p
+        Py_ssize_t rs
+        Py_ssize_t cs
+
+    ctypedef struct xentc_bin_args:
+        xentc_bin_operand x, t, w, pw
+        Py_ssize_t n_cols
+        void *loss
+        void *grad
+        int mode, need_loss
+        double lo, hi, gscale
+
+    ctypedef struct xm_cascade:
+        pass
+    void xm_cascade_init(xm_cascade *c)
+    void xm_cascade_add(xm_cascade *c, double v)
+    double xm_cascade_total(const xm_cascade *c)
 
     ctypedef struct xentc_kernel_table:
         void (*lse_rows_f64)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
@@ -94,6 +114,10 @@ cdef extern from "xentc_kernels.h" nogil:
                                    float *, float *, double) noexcept nogil
         double (*read_floor_f64)(const double *, Py_ssize_t) noexcept nogil
         double (*read_floor_f32)(const float *, Py_ssize_t) noexcept nogil
+        double (*binary_task_f64)(const xentc_bin_args *, Py_ssize_t, Py_ssize_t, double *,
+                                  double *) noexcept nogil
+        double (*binary_task_f32)(const xentc_bin_args *, Py_ssize_t, Py_ssize_t, double *,
+                                  double *) noexcept nogil
 
     const xentc_kernel_table *xentc_kt
     int xentc_level
@@ -101,6 +125,9 @@ cdef extern from "xentc_kernels.h" nogil:
     int xentc_cpu_max_level()
     int xentc_set_level(int level)
 
+    int XENTC_BIN_LOGITS
+    int XENTC_BIN_PROB
+    int XENTC_BIN_PROB_EPS
     int XENTC_ROW_POSINF
     int XENTC_ROW_NEGINF
     Py_ssize_t XENTC_SEGMENT
@@ -478,6 +505,88 @@ def check_targets(const integer[::1] y, bint has_ignore, long long ignore,
             if weighted:
                 wsum += w[<Py_ssize_t>y[i]]
     return bad, (wsum if weighted else float(count))
+# binary losses
+# --------------------------------------------------------------------------------------------
+
+BIN_LOGITS = XENTC_BIN_LOGITS
+BIN_PROB = XENTC_BIN_PROB
+BIN_PROB_EPS = XENTC_BIN_PROB_EPS
+
+
+cdef int _bin_operand(xentc_bin_operand *op, const floating[:, :] a) except -1:
+    """Fill op from a (rows, n_cols) view; strides of a single row or column normalised so
+    that a contiguous operand is recognised as flat by the kernel."""
+    cdef Py_ssize_t item = sizeof(floating)
+    op.p = &a[0, 0]
+    op.rs = a.strides[0] // item
+    op.cs = a.strides[1] // item
+    if a.shape[1] == 1:
+        op.cs = op.rs if a.shape[0] > 1 else 1
+    if a.shape[0] == 1:
+        op.rs = a.shape[1] * op.cs
+    return 0
+
+
+def binary_loss(int mode, const floating[:, :] x, const floating[:, :] t, w, pw,
+                floating[::1] loss, floating[::1] grad, bint need_loss, double lo, double hi,
+                double gscale, int n_threads):
+    """Binary cross-entropy of x (logits or probabilities, by mode) against t, both
+    (rows, n_cols) views of n >= 1 elements; w and pw None or (rows, n_cols) views (any
+    strides, 0 for broadcast dimensions).  Writes per-element losses to loss and gradients
+    times gscale to grad where they are not None (C order, n elements).
+
+    Returns (sum of the losses, number of probabilities outside [0, 1], number of targets
+    outside [0, 1]); the counts are only taken in the PROB mode.  The sum is formed over
+    fixed tasks added in a fixed order: it does not depend on n_threads.
+    """
+    cdef xentc_bin_args args
+    cdef const floating[:, :] wv, pv
+    cdef Py_ssize_t n = x.shape[0] * x.shape[1]
+    memset(&args, 0, sizeof(args))
+    args.mode = mode
+    args.n_cols = x.shape[1]
+    args.need_loss = need_loss
+    args.lo = lo
+    args.hi = hi
+    args.gscale = gscale
+    _bin_operand(&args.x, x)
+    _bin_operand(&args.t, t)
+    if w is not None:
+        wv = w
+        _bin_operand(&args.w, wv)
+    if pw is not None:
+        pv = pw
+        _bin_operand(&args.pw, pv)
+    if loss is not None:
+        args.loss = &loss[0]
+    if grad is not None:
+        args.grad = &grad[0]
+
+    cdef Py_ssize_t n_tasks = (n + TASK_ELEMENTS - 1) // TASK_ELEMENTS
+    cdef double *part = <double *>malloc(3 * n_tasks * sizeof(double))
+    if part == NULL:
+        raise MemoryError()
+    cdef Py_ssize_t k, e0, e1
+    cdef xm_cascade total
+    cdef double bad_x = 0.0, bad_t = 0.0
+    with nogil:
+        for k in prange(n_tasks, schedule="static", num_threads=n_threads,
+                        use_threads_if=_use_threads(n_tasks, n, n_threads)):
+            e0 = k * TASK_ELEMENTS
+            e1 = e0 + TASK_ELEMENTS if e0 + TASK_ELEMENTS < n else n
+            if floating is double:
+                part[k] = xentc_kt.binary_task_f64(&args, e0, e1, &part[n_tasks + k],
+                                                   &part[2 * n_tasks + k])
+            else:
+                part[k] = xentc_kt.binary_task_f32(&args, e0, e1, &part[n_tasks + k],
+                                                   &part[2 * n_tasks + k])
+        xm_cascade_init(&total)
+        for k in range(n_tasks):
+            xm_cascade_add(&total, part[k])
+            bad_x += part[n_tasks + k]
+            bad_t += part[2 * n_tasks + k]
+    free(part)
+    return xm_cascade_total(&total), int(bad_x), int(bad_t)
 
 
 # --------------------------------------------------------------------------------------------

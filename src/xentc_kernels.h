@@ -151,6 +151,35 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 }
 
 
+/* Binary cross-entropy (xentc_binary_impl.h): elements per vector block, the modes, and
+   PyTorch's gradient floor 1e-12 as a float32. */
+#define XENTC_BIN_BLOCK 512
+enum { XENTC_BIN_LOGITS = 0, XENTC_BIN_PROB = 1, XENTC_BIN_PROB_EPS = 2 };
+#define XENTC_BCE_GRAD_EPS ((double)1e-12f)
+
+/* Element (i, j) of a 2-D (rows x last axis) operand is p[i * rs + j * cs] (element strides;
+   0 for a broadcast dimension).  p == NULL: absent (a weight of 1). */
+typedef struct {
+    const void *p;
+    ptrdiff_t rs, cs;
+} xentc_bin_operand;
+
+/* One binary cross-entropy problem: n_cols is the length of the last axis; loss (per-element
+   losses) and grad are C-contiguous outputs or NULL; lo, hi the clip bounds of
+   XENTC_BIN_PROB_EPS; gscale multiplies the gradient (1/n for a mean). */
+typedef struct {
+    xentc_bin_operand x, t, w, pw;
+    ptrdiff_t n_cols;
+    void *loss, *grad;
+    int mode, need_loss;
+    double lo, hi, gscale;
+} xentc_bin_args;
+
+typedef struct {
+    double loss, grad;
+} xentc_bin_lg;
+
+
 /* ---------------------------------------------------------------------------------------- */
 /* Instantiations                                                                           */
 /* ---------------------------------------------------------------------------------------- */
@@ -172,6 +201,7 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 #include "xentc_softmax_impl.h"
 #include "xentc_lse_b_impl.h"
 #include "xentc_ce_impl.h"
+#include "xentc_binary_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -182,6 +212,7 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 #include "xentc_softmax_impl.h"
 #include "xentc_lse_b_impl.h"
 #include "xentc_ce_impl.h"
+#include "xentc_binary_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -196,6 +227,7 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 #include "xentc_softmax_impl.h"
 #include "xentc_lse_b_impl.h"
 #include "xentc_ce_impl.h"
+#include "xentc_binary_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -206,6 +238,7 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 #include "xentc_softmax_impl.h"
 #include "xentc_lse_b_impl.h"
 #include "xentc_ce_impl.h"
+#include "xentc_binary_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -219,6 +252,7 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 #include "xentc_softmax_impl.h"
 #include "xentc_lse_b_impl.h"
 #include "xentc_ce_impl.h"
+#include "xentc_binary_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -229,6 +263,7 @@ static inline ptrdiff_t xentc_lse_row_quantum(ptrdiff_t n_cols)
 #include "xentc_softmax_impl.h"
 #include "xentc_lse_b_impl.h"
 #include "xentc_ce_impl.h"
+#include "xentc_binary_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -272,6 +307,8 @@ typedef struct {
                                float *, float *, double);
     double (*read_floor_f64)(const double *, ptrdiff_t);
     double (*read_floor_f32)(const float *, ptrdiff_t);
+    double (*binary_task_f64)(const xentc_bin_args *, ptrdiff_t, ptrdiff_t, double *, double *);
+    double (*binary_task_f32)(const xentc_bin_args *, ptrdiff_t, ptrdiff_t, double *, double *);
 } xentc_kernel_table;
 
 #define XENTC_TABLE(sfx) {                                                                  \
@@ -284,7 +321,8 @@ typedef struct {
     xentc_lse_b_rows_f64_##sfx, xentc_lse_b_rows_f32_##sfx,                                 \
     xentc_ce_index_rows_f64_##sfx, xentc_ce_index_rows_f32_##sfx,                           \
     xentc_ce_prob_rows_f64_##sfx, xentc_ce_prob_rows_f32_##sfx,                             \
-    xentc_read_floor_f64_##sfx, xentc_read_floor_f32_##sfx }
+    xentc_read_floor_f64_##sfx, xentc_read_floor_f32_##sfx,                                 \
+    xentc_binary_task_f64_##sfx, xentc_binary_task_f32_##sfx }
 
 enum { XENTC_LEVEL_BASELINE = 0, XENTC_LEVEL_AVX2 = 1, XENTC_LEVEL_AVX512 = 2 };
 

@@ -16,6 +16,9 @@
  *   xm_exp_ftz, xm_exp_full   <= 1.04 ulp for arguments in [-745.2, 0] (1.18 with a low part)
  *   xm_exp_f32acc             relative error <= 4e-9 (only where results are rounded to float)
  *   xm_log1p01_dd             hi + lo within 0.33 ulp; xm_log_dd within 0.6 ulp
+ *   xm_log_any_dd, xm_log1m_dd  the core of xm_log_dd on an exact reduction; measured end to
+ *                             end in tests/test_binary.py (the rounded log of p and the
+ *                             binary cross-entropy on probabilities within 1 ulp of mpmath)
  *
  * Polynomial coefficients: exp(r) = 1 + r + r^2 g(r) on |r| <= ln2/2, g fitted by iteratively
  * reweighted least squares for minimal relative error of exp (src/fit_exp_coefficients.py);
@@ -173,19 +176,15 @@ XM_INLINE double xm_exp_f32acc(double t)
 #define XM_LN2_LO_LOG 1.90821492927058770002e-10
 
 /*
- * log(u) + c as a double-double, for u positive, normal and finite, and a small correction
- * c (|c| <= 2^-52 |log u|-ish).  u = 2^k (1 + f) with 1 + f in [sqrt(1/2), sqrt(2)):
- * log u = k ln2_hi + f + [k ln2_lo - f^2/2 + s (f^2/2 + R(s^2))], s = f / (2 + f).
- * The first two terms are exact doubles, so the result keeps ~0.5 ulp of relative accuracy
- * even when it is later added to a value of the opposite sign.  The result is normalised
- * (|lo| <= ulp(hi) / 2), so hi + lo can feed xm_exp_full's two-part argument.
+ * dk ln2 + log1p(f) + c as a double-double, for f in [sqrt(1/2) - 1, sqrt(2) - 1] exact, dk
+ * an integer and a small correction c (|c| <= 2^-52 |result|-ish):
+ * log1p(f) = f + [-f^2/2 + s (f^2/2 + R(s^2))], s = f / (2 + f), R fdlibm's Lg1..Lg7.
+ * dk ln2_hi and f are exact doubles, so the result keeps ~0.5 ulp of relative accuracy even
+ * when it is later added to a value of the opposite sign.  The result is normalised
+ * (|lo| <= ulp(hi) / 2), so hi + lo can feed xm_exp_full's two-part argument.  One division.
  */
-XM_INLINE xm_dd xm_log_dd(double u, double c)
+XM_INLINE xm_dd xm_log_core(double dk, double f, double c)
 {
-    uint64_t iu = xm_asu64(u) + (0x3ff0000000000000ULL - 0x3fe6a09e00000000ULL);
-    double dk = (double)((int64_t)(iu >> 52) - 0x3ff);
-    iu = (iu & 0x000fffffffffffffULL) + 0x3fe6a09e00000000ULL;
-    double f = xm_asdouble(iu) - 1.0;
     double hfsq = 0.5 * f * f;
     double s = f / (2.0 + f);
     double z = s * s;
@@ -194,7 +193,66 @@ XM_INLINE xm_dd xm_log_dd(double u, double c)
     double t2 = z * (XM_LG1 + w * (XM_LG3 + w * (XM_LG5 + w * XM_LG7)));
     double small = (s * (hfsq + (t2 + t1)) + (dk * XM_LN2_LO_LOG + c)) - hfsq;
     xm_dd r = xm_two_sum(dk * XM_LN2_HI_LOG, f);
-    return xm_two_sum(r.hi, r.lo + small);      /* normalised: |lo| <= ulp(hi) / 2 */
+    return xm_two_sum(r.hi, r.lo + small);
+}
+
+/* The reduction u = 2^k (1 + f), 1 + f in [sqrt(1/2), sqrt(2)), of a positive normal finite u:
+   sets *dk = k and returns f (exact). */
+XM_INLINE double xm_log_reduce(double u, double *dk)
+{
+    uint64_t iu = xm_asu64(u) + (0x3ff0000000000000ULL - 0x3fe6a09e00000000ULL);
+    *dk = (double)((int64_t)(iu >> 52) - 0x3ff);
+    iu = (iu & 0x000fffffffffffffULL) + 0x3fe6a09e00000000ULL;
+    return xm_asdouble(iu) - 1.0;
+}
+
+/* log(u) + c as a double-double, for u positive, normal and finite, and a small correction c. */
+XM_INLINE xm_dd xm_log_dd(double u, double c)
+{
+    double dk;
+    double f = xm_log_reduce(u, &dk);
+    return xm_log_core(dk, f, c);
+}
+
+/*
+ * log(u) as a double-double for any u >= 0, +inf or NaN: subnormal u is scaled by 2^200 first,
+ * 0 gives (-inf, 0), +inf (inf, 0), NaN (NaN, NaN).  Within 0.6 ulp, as xm_log_dd.
+ */
+XM_INLINE xm_dd xm_log_any_dd(double u)
+{
+    int sub = u < 0x1p-1022;
+    double us = sub ? u * 0x1p200 : u;
+    us = (us > 0.0) & (us < XM_INF) ? us : 1.0;   /* 0, inf, NaN: the core on 1, then selects */
+    double dk;
+    double f = xm_log_reduce(us, &dk);
+    xm_dd r = xm_log_core(sub ? dk - 200.0 : dk, f, 0.0);
+    double special = u == 0.0 ? -XM_INF : u;     /* inf or NaN */
+    int normal = (u > 0.0) & (u < XM_INF);
+    r.hi = normal ? r.hi : special;
+    r.lo = normal ? r.lo : 0.0;
+    return r;
+}
+
+/*
+ * log(1 - p) for p in [0, 1] (or NaN) as a double-double, without rounding 1 - p: for
+ * p >= 1/2, 1 - p is exact and reduced as usual; below, 1 - p = 2^k (1 + f) with k = 0,
+ * f = -p (p <= 1 - sqrt(1/2)) or k = -1, f = 1 - 2p (exact).  p = 1 gives (-inf, 0).
+ */
+#define XM_1MSQRTH 0x1.2bec333018866p-2        /* 1 - sqrt(1/2) */
+
+XM_INLINE xm_dd xm_log1m_dd(double p)
+{
+    int big = p >= 0.5;
+    double u = 1.0 - p;                        /* exact when big */
+    double dkb;
+    double fb = xm_log_reduce(big & (u > 0.0) ? u : 1.0, &dkb);
+    int mid = p > XM_1MSQRTH;
+    double f = big ? fb : (mid ? 1.0 - 2.0 * p : -p);
+    double dk = big ? dkb : (mid ? -1.0 : 0.0);
+    xm_dd r = xm_log_core(dk, f, 0.0);
+    r.hi = p == 1.0 ? -XM_INF : r.hi;
+    r.lo = p == 1.0 ? 0.0 : r.lo;
+    return r;
 }
 
 /* log1p(v) as a double-double for v >= 0 finite (u = 1 + v may round: c restores it). */
@@ -221,16 +279,7 @@ XM_INLINE xm_dd xm_log1p01_dd(double e)
     double dlo = e - (dhi + 1.0);
     double f = up ? 0.5 * dhi : e;
     double corr = up ? (0.5 * dlo) * (1.0 - f) : 0.0;
-    double dk = up ? 1.0 : 0.0;
-    double hfsq = 0.5 * f * f;
-    double s = f / (2.0 + f);
-    double z = s * s;
-    double w = z * z;
-    double t1 = w * (XM_LG2 + w * (XM_LG4 + w * XM_LG6));
-    double t2 = z * (XM_LG1 + w * (XM_LG3 + w * (XM_LG5 + w * XM_LG7)));
-    double small = (s * (hfsq + (t2 + t1)) + (dk * XM_LN2_LO_LOG + corr)) - hfsq;
-    xm_dd r = xm_two_sum(dk * XM_LN2_HI_LOG, f);
-    return xm_two_sum(r.hi, r.lo + small);      /* normalised: |lo| <= ulp(hi) / 2 */
+    return xm_log_core(up ? 1.0 : 0.0, f, corr);
 }
 
 /* The same to float accuracy (relative error < 2^-33), as a double. */

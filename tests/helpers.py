@@ -38,3 +38,21 @@ def lse_exact(x):
     with np.errstate(invalid="ignore"):
         r = m + np.log1p(e.sum(axis=1))
     return np.where(m == -np.inf, -np.inf, r), m
+
+
+def layouts(base):
+    """The same values in many memory layouts (all (n, c) views of float arrays)."""
+    yield "C", np.ascontiguousarray(base)
+    yield "F", np.asfortranarray(base)
+    big = np.zeros((base.shape[0] * 2, base.shape[1] * 3), dtype=base.dtype)
+    big[::2, ::3] = base
+    yield "strided", big[::2, ::3]
+    wide = np.zeros((base.shape[0], base.shape[1] + 5), dtype=base.dtype)
+    wide[:, 2:-3] = base
+    yield "row_padded", wide[:, 2:-3]
+    yield "reversed_rows", np.ascontiguousarray(base[::-1])[::-1]
+    yield "reversed_cols", np.ascontiguousarray(base[:, ::-1])[:, ::-1]
+    yield "transposed_view", np.ascontiguousarray(base.T).T
+    ro = np.array(base)
+    ro.flags.writeable = False
+    yield "read_only", ro

@@ -7,28 +7,12 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import xentc
 
+from helpers import layouts
+
 sp = pytest.importorskip("scipy.special")
 
 FUNCS = [("logsumexp", xentc.logsumexp), ("softmax", xentc.softmax),
          ("log_softmax", xentc.log_softmax)]
-
-
-def layouts(base):
-    """The same values in many memory layouts (all (n, c) views of float arrays)."""
-    yield "C", np.ascontiguousarray(base)
-    yield "F", np.asfortranarray(base)
-    big = np.zeros((base.shape[0] * 2, base.shape[1] * 3), dtype=base.dtype)
-    big[::2, ::3] = base
-    yield "strided", big[::2, ::3]
-    wide = np.zeros((base.shape[0], base.shape[1] + 5), dtype=base.dtype)
-    wide[:, 2:-3] = base
-    yield "row_padded", wide[:, 2:-3]
-    yield "reversed_rows", np.ascontiguousarray(base[::-1])[::-1]
-    yield "reversed_cols", np.ascontiguousarray(base[:, ::-1])[:, ::-1]
-    yield "transposed_view", np.ascontiguousarray(base.T).T
-    ro = np.array(base)
-    ro.flags.writeable = False
-    yield "read_only", ro
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

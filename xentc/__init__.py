@@ -5,6 +5,16 @@ and add an ``n_threads`` keyword; :mod:`xentc.reference` holds plain SciPy-based
 implementations to check against.
 """
 
+from ._binary import (
+    binary_cross_entropy,
+    binary_cross_entropy_and_grad,
+    binary_cross_entropy_grad,
+    binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_and_grad,
+    binary_cross_entropy_with_logits_grad,
+    sigmoid_cross_entropy_with_logits,
+    weighted_cross_entropy_with_logits,
+)
 from ._config import show_config
 from ._losses import (
     cross_entropy,
@@ -33,6 +43,14 @@ __all__ = [
     "nll_loss_and_grad",
     "softmax_cross_entropy_with_logits",
     "sparse_softmax_cross_entropy_with_logits",
+    "binary_cross_entropy",
+    "binary_cross_entropy_grad",
+    "binary_cross_entropy_and_grad",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_grad",
+    "binary_cross_entropy_with_logits_and_grad",
+    "sigmoid_cross_entropy_with_logits",
+    "weighted_cross_entropy_with_logits",
     "openmp_enabled",
     "show_config",
     "__version__",
