@@ -303,7 +303,8 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
                 e = t.hi == -XM_INF ? 0.0 : e;
 #endif
                 int top = v == mm;
-                ej[i] = e;
+                if (y)                              /* statistics alone: nothing to store */
+                    ej[i] = e;
                 sj[i] += top ? 0.0 : e;
                 cnt[i] += top ? 1.0 : 0.0;
             }
