@@ -492,18 +492,28 @@ def check_targets(const integer[::1] y, bint has_ignore, long long ignore,
     the ignore index."""
     cdef Py_ssize_t n = y.shape[0], i
     cdef bint weighted = w.shape[0] > 0
-    cdef Py_ssize_t bad = -1, count = 0
+    cdef Py_ssize_t bad = -1, count = 0, n_bad = 0
     cdef double wsum = 0.0
+    cdef bint ignored, ok
     with nogil:
+        # branch-free (the compiler vectorises it); the first bad position is looked up
+        # only if there is one
         for i in range(n):
-            if has_ignore and <long long>y[i] == ignore:
-                continue
-            if y[i] < 0 or <unsigned long long>y[i] >= <unsigned long long>n_classes:
-                bad = i
-                break
-            count += 1
-            if weighted:
-                wsum += w[<Py_ssize_t>y[i]]
+            ignored = has_ignore and <long long>y[i] == ignore
+            ok = y[i] >= 0 and <unsigned long long>y[i] < <unsigned long long>n_classes
+            n_bad += not (ok or ignored)
+            count += ok and not ignored
+        if weighted and n_bad == 0:
+            for i in range(n):
+                ignored = has_ignore and <long long>y[i] == ignore
+                wsum += 0.0 if ignored else w[<Py_ssize_t>y[i]]
+        if n_bad > 0:
+            for i in range(n):
+                ignored = has_ignore and <long long>y[i] == ignore
+                if not ignored and (y[i] < 0 or
+                                    <unsigned long long>y[i] >= <unsigned long long>n_classes):
+                    bad = i
+                    break
     return bad, (wsum if weighted else float(count))
 # binary losses
 # --------------------------------------------------------------------------------------------
