@@ -29,8 +29,10 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
+# "no such argument" for the kernels (empty, never written)
 _NO_INDEX = np.empty(0, dtype=np.int64)
 _NO_WEIGHT = np.empty(0, dtype=np.float64)
+_NO_INDEX.flags.writeable = _NO_WEIGHT.flags.writeable = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -77,11 +79,11 @@ def _class_weights(weight, n_classes):
     return np.ascontiguousarray(w, dtype=np.float64)
 
 
-def _integer_targets(target, what="class indices"):
+def _integer_targets(target):
     y = np.asarray(target)
     if y.dtype.kind not in "iu":
         raise TypeError(
-            f"expected target dtype to be an integer type for {what}, got {y.dtype}"
+            f"expected target dtype to be an integer type for class indices, got {y.dtype}"
         )
     return y
 
@@ -155,7 +157,7 @@ def _divide(num, den):
 
 def _classes_last(x, class_axis, dtype):
     """``x`` as (rows, C) with the class axis last, and what is needed to undo it."""
-    x2, moved_shape, perm = rows_view(x, (class_axis,), dtype)
+    x2, moved_shape, _ = rows_view(x, (class_axis,), dtype)
     return x2, moved_shape
 
 
