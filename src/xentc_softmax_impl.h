@@ -309,9 +309,13 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
                 cnt[i] += top ? 1.0 : 0.0;
             }
         }
-#pragma omp simd
-        for (ptrdiff_t i = 0; i < nb; i++)
-            st[i] = (st4[i] + st4[R + i]) + (st4[2 * R + i] + st4[3 * R + i]);
+        int any_special = 0;
+#pragma omp simd reduction(|:any_special)
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            double s = (st4[i] + st4[R + i]) + (st4[2 * R + i] + st4[3 * R + i]);
+            st[i] = s;
+            any_special |= !((__builtin_fabs(m[i]) < XM_INF) & (s == s));
+        }
         if (sm) {
 #pragma omp simd
             for (ptrdiff_t i = 0; i < nb; i++) {
@@ -373,7 +377,7 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
             XN(transpose_store)(et, nb, C, R, yb);
 
         /* rows with a NaN (the max ignores it: st is NaN) or an infinite max: scipy's values */
-        for (ptrdiff_t i = 0; i < nb; i++) {
+        for (ptrdiff_t i = 0; any_special && i < nb; i++) {
             if (__builtin_fabs(m[i]) < XM_INF && st[i] == st[i])
                 continue;
             xentc_lse_state s = XN(lse_row_state)(xb + i * C, C);
