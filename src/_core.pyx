@@ -15,6 +15,8 @@ from libc.string cimport memset
 from libc.math cimport fabs
 from libc.stdint cimport int64_t
 
+import math
+
 import numpy as np
 
 cdef extern from *:
@@ -112,6 +114,9 @@ cdef extern from "xentc_kernels.h" nogil:
         double (*ce_prob_rows_f32)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                    const float *, Py_ssize_t, const double *, double, int,
                                    float *, float *, double) noexcept nogil
+        void (*check_targets_i64)(const int64_t *, Py_ssize_t, int64_t, int64_t, int64_t,
+                                  const double *, Py_ssize_t *, Py_ssize_t *,
+                                  double *) noexcept nogil
         double (*read_floor_f64)(const double *, Py_ssize_t) noexcept nogil
         double (*read_floor_f32)(const float *, Py_ssize_t) noexcept nogil
         double (*binary_task_f64)(const xentc_bin_args *, Py_ssize_t, Py_ssize_t, double *,
@@ -470,51 +475,43 @@ def ce_rows(const floating[:, :] x, const int64_t[::1] y, int64_t ignore,
     return partial
 
 
-ctypedef fused integer:
-    signed char
-    short
-    int
-    long
-    long long
-    unsigned char
-    unsigned short
-    unsigned int
-    unsigned long
-    unsigned long long
+cdef Py_ssize_t TARGET_BLOCK = 1 << 16
 
 
-def check_targets(const integer[::1] y, bint has_ignore, long long ignore,
-                  Py_ssize_t n_classes, const double[::1] w):
+def check_targets(const int64_t[::1] y, bint has_ignore, int64_t ignore,
+                  Py_ssize_t n_classes, const double[::1] w, int n_threads):
     """One pass over class-index targets: the position of the first value outside
     [0, n_classes) that is not ``ignore`` (-1 if there is none), and the mean's denominator:
-    the number of targets not ignored, or the sum of their class weights ``w`` (in order)
-    when ``w`` is not empty.  ``has_ignore`` is False where no value of y's dtype can equal
-    the ignore index."""
-    cdef Py_ssize_t n = y.shape[0], i
-    cdef bint weighted = w.shape[0] > 0
-    cdef Py_ssize_t bad = -1, count = 0, n_bad = 0
-    cdef double wsum = 0.0
-    cdef bint ignored, ok
+    the number of targets not ignored, or the sum of their class weights ``w`` when ``w`` is
+    not empty (summed per fixed block, the blocks in order: independent of n_threads).
+    ``has_ignore`` is False where no target can equal the ignore index."""
+    cdef Py_ssize_t n = y.shape[0]
+    cdef Py_ssize_t n_blocks = (n + TARGET_BLOCK - 1) // TARGET_BLOCK
+    cdef const double *wp = &w[0] if w.shape[0] > 0 else NULL
+    block_bad = np.zeros(n_blocks, dtype=np.intp)
+    block_count = np.zeros(n_blocks, dtype=np.intp)
+    block_wsum = np.zeros(n_blocks, dtype=np.float64)
+    cdef Py_ssize_t[::1] bad_v = block_bad
+    cdef Py_ssize_t[::1] count_v = block_count
+    cdef double[::1] wsum_v = block_wsum
+    cdef Py_ssize_t b, i, i0, i1
     with nogil:
-        # branch-free (the compiler vectorises it); the first bad position is looked up
-        # only if there is one
-        for i in range(n):
-            ignored = has_ignore and <long long>y[i] == ignore
-            ok = y[i] >= 0 and <unsigned long long>y[i] < <unsigned long long>n_classes
-            n_bad += not (ok or ignored)
-            count += ok and not ignored
-        if weighted and n_bad == 0:
-            for i in range(n):
-                ignored = has_ignore and <long long>y[i] == ignore
-                wsum += 0.0 if ignored else w[<Py_ssize_t>y[i]]
-        if n_bad > 0:
-            for i in range(n):
-                ignored = has_ignore and <long long>y[i] == ignore
-                if not ignored and (y[i] < 0 or
-                                    <unsigned long long>y[i] >= <unsigned long long>n_classes):
-                    bad = i
-                    break
-    return bad, (wsum if weighted else float(count))
+        for b in prange(n_blocks, schedule="static", num_threads=n_threads,
+                        use_threads_if=n_threads > 1 and n_blocks > 1):
+            i0 = b * TARGET_BLOCK
+            i1 = i0 + TARGET_BLOCK if i0 + TARGET_BLOCK < n else n
+            xentc_kt.check_targets_i64(&y[i0], i1 - i0, has_ignore, ignore, n_classes, wp,
+                                       &bad_v[b], &count_v[b], &wsum_v[b])
+    if block_bad.any():
+        for i in range(int(np.argmax(block_bad > 0)) * TARGET_BLOCK, n):
+            if not (has_ignore and y[i] == ignore) and not 0 <= y[i] < n_classes:
+                return i, 0.0
+    if wp != NULL:
+        return -1, math.fsum(block_wsum)
+    return -1, float(block_count.sum())
+
+
+# --------------------------------------------------------------------------------------------
 # binary losses
 # --------------------------------------------------------------------------------------------
 

@@ -270,6 +270,46 @@ typedef struct {
 #undef XENTC_ENTRY
 #endif
 
+/* Class-index targets y[0..n) (int64): the number outside [0, C) that are not the ignore
+   index (if has_ignore), the number in range and not ignored, and (w not NULL) the sum of
+   w[y] over those.  One unsigned compare tests both bounds; compiled per ISA level (64-bit
+   compares vectorise from AVX2 on). */
+#define XENTC_DEFINE_CHECK_TARGETS(sfx, attrs)                                              \
+    attrs void xentc_check_targets_i64_##sfx(const int64_t *restrict y, ptrdiff_t n,      \
+                                             int64_t has_ignore, int64_t ignore,          \
+                                             int64_t C, const double *restrict w,         \
+                                             ptrdiff_t *n_bad, ptrdiff_t *n_valid,        \
+                                             double *wsum)                                \
+    {                                                                                       \
+        int64_t bad = 0, valid = 0;                                                         \
+        double ws = 0.0;                                                                    \
+        _Pragma("omp simd reduction(+:bad, valid)")                                         \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                 \
+            int64_t v = y[i];                                                               \
+            int64_t ign = has_ignore & (int64_t)(v == ignore);                              \
+            int64_t ok = (int64_t)((uint64_t)v < (uint64_t)C);                              \
+            bad += 1 - (ok | ign);                                                          \
+            valid += ok & (1 - ign);                                                        \
+        }                                                                                   \
+        if (w && bad == 0) {                                                                \
+            _Pragma("omp simd reduction(+:ws)")                                             \
+            for (ptrdiff_t i = 0; i < n; i++) {                                             \
+                int64_t v = y[i];                                                           \
+                int use = !(has_ignore & (v == ignore));                                    \
+                ws += use ? w[use ? v : 0] : 0.0;                                           \
+            }                                                                               \
+        }                                                                                   \
+        *n_bad = (ptrdiff_t)bad;                                                            \
+        *n_valid = (ptrdiff_t)valid;                                                        \
+        *wsum = ws;                                                                         \
+    }
+XENTC_DEFINE_CHECK_TARGETS(base, static)
+#if XENTC_X86_DISPATCH
+XENTC_DEFINE_CHECK_TARGETS(avx2, static __attribute__((target(XENTC_TARGET_AVX2))))
+XENTC_DEFINE_CHECK_TARGETS(avx512, static __attribute__((target(XENTC_TARGET_AVX512))))
+#endif
+#undef XENTC_DEFINE_CHECK_TARGETS
+
 /* ---------------------------------------------------------------------------------------- */
 /* Dispatch                                                                                 */
 /* ---------------------------------------------------------------------------------------- */
@@ -309,6 +349,8 @@ typedef struct {
     double (*read_floor_f32)(const float *, ptrdiff_t);
     double (*binary_task_f64)(const xentc_bin_args *, ptrdiff_t, ptrdiff_t, double *, double *);
     double (*binary_task_f32)(const xentc_bin_args *, ptrdiff_t, ptrdiff_t, double *, double *);
+    void (*check_targets_i64)(const int64_t *, ptrdiff_t, int64_t, int64_t, int64_t,
+                              const double *, ptrdiff_t *, ptrdiff_t *, double *);
 } xentc_kernel_table;
 
 #define XENTC_TABLE(sfx) {                                                                  \
@@ -322,7 +364,8 @@ typedef struct {
     xentc_ce_index_rows_f64_##sfx, xentc_ce_index_rows_f32_##sfx,                           \
     xentc_ce_prob_rows_f64_##sfx, xentc_ce_prob_rows_f32_##sfx,                             \
     xentc_read_floor_f64_##sfx, xentc_read_floor_f32_##sfx,                                 \
-    xentc_binary_task_f64_##sfx, xentc_binary_task_f32_##sfx }
+    xentc_binary_task_f64_##sfx, xentc_binary_task_f32_##sfx,                               \
+    xentc_check_targets_i64_##sfx }
 
 enum { XENTC_LEVEL_BASELINE = 0, XENTC_LEVEL_AVX2 = 1, XENTC_LEVEL_AVX512 = 2 };
 

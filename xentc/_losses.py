@@ -114,7 +114,7 @@ def _check_index_target_shape(x_shape, y_shape):
 _INT64_MIN = -(2**63)
 
 
-def _index_targets(y, ignore_index, n_classes, w, message=None):
+def _index_targets(y, ignore_index, n_classes, w, n_threads, message=None):
     """Check class-index targets and prepare them for the kernels, in one pass.
 
     Every entry that is not ``ignore_index`` must lie in ``[0, C)``.  Returns the targets
@@ -123,22 +123,22 @@ def _index_targets(y, ignore_index, n_classes, w, message=None):
     the entries not ignored).
     """
     flat = y.reshape(-1)
-    if not flat.dtype.isnative:
-        flat = flat.astype(flat.dtype.newbyteorder("="))
-    flat = np.ascontiguousarray(flat)
+    # int64 for the kernels (a copy for other integer dtypes): values of uint64 beyond
+    # int64 wrap to negatives, which are out of bounds all the same and cannot equal a
+    # non-negative ignore index; an unsigned dtype cannot hold a negative one
     has_ignore = ignore_index is not None and _INT64_MIN <= ignore_index < 2**63 and not (
         flat.dtype.kind == "u" and ignore_index < 0)
+    y64 = np.ascontiguousarray(flat, dtype=np.int64)
     bad, denominator = _core.check_targets(
-        flat, has_ignore, ignore_index if has_ignore else 0, n_classes,
-        _NO_WEIGHT if w is None else w)
+        y64, has_ignore, ignore_index if has_ignore else 0, n_classes,
+        _NO_WEIGHT if w is None else w, n_threads)
     if bad >= 0:
         value = flat[bad]
         if message is None:
             raise IndexError(f"Target {value} is out of bounds.")
         raise IndexError(message.format(value=value))
     # a target equal to _INT64_MIN would have been out of bounds: it marks "nothing ignored"
-    return (flat.astype(np.int64, copy=False), ignore_index if has_ignore else _INT64_MIN,
-            denominator)
+    return y64, ignore_index if has_ignore else _INT64_MIN, denominator
 
 
 def _scalar(value, dtype):
@@ -197,7 +197,7 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
         y = _integer_targets(t)
         _check_index_target_shape(x.shape, y.shape)
         out_shape = y.shape if x.ndim > 1 else ()  # 1-D input: a 0-d result, as torch
-        y, ignore, denominator = _index_targets(y, ignore_index, n_classes, w)
+        y, ignore, denominator = _index_targets(y, ignore_index, n_classes, w, n_threads)
 
     x2, moved_shape = _classes_last(x, class_axis, compute)
     n_rows = x2.shape[0]
@@ -358,7 +358,7 @@ def _nll_loss(input, target, weight, ignore_index, reduction, n_threads, want_lo
     n_classes = x.shape[class_axis]
     w = _class_weights(weight, n_classes)
     compute, result = compute_dtype(x.dtype)
-    y, ignore, denominator = _index_targets(y, ignore_index, n_classes, w)
+    y, ignore, denominator = _index_targets(y, ignore_index, n_classes, w, 1)
     x2, moved_shape = _classes_last(x, class_axis, compute)
     rows = np.flatnonzero(y != ignore)
     cls = y[rows]
@@ -532,7 +532,7 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, *, n_threads=None):
         )
     n_threads = effective_n_threads(n_threads)
     y, ignore, _ = _index_targets(
-        y, None, n_classes, None,
+        y, None, n_classes, None, n_threads,
         "Received a label value of {value} which is outside the valid range of "
         f"[0, {n_classes}).")
     compute, result = compute_dtype(z.dtype)
