@@ -158,6 +158,57 @@ XM_INLINE double XN(ce_prob_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff
 }
 
 /*
+ * C == 2, index targets, loss only, no label smoothing: one vector loop across rows, the
+ * loss being softplus(d) with d = x_other - x_y formed exactly,
+ *   loss = max(d, 0) + log1p(exp(-|d|)).
+ * Rows with a non-finite value are finished afterwards by the general path.
+ */
+XM_INLINE void XN(ce_pair_index)(const XT *restrict x, ptrdiff_t n, const int64_t *restrict y,
+                                 int64_t ignore, const double *restrict w, int neg_zero,
+                                 double *restrict lr)
+{
+    /* selects between doubles only: gcc does not vectorise this loop otherwise */
+    const double w0 = w ? w[0] : 1.0, w1 = w ? w[1] : 1.0;
+    int any_special = 0;
+#pragma omp simd reduction(|:any_special)
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const int64_t yi = y[i];
+        const double ign = yi == ignore ? 1.0 : 0.0, second = yi == 1 ? 1.0 : 0.0;
+        const double a = (double)x[2 * i], b = (double)x[2 * i + 1];
+        const double xy = second != 0.0 ? b : a, xo = second != 0.0 ? a : b;
+        xm_dd d = xm_two_sum(xo, -xy);
+        const double dh = __builtin_fabs(d.hi), dl = d.hi >= 0.0 ? d.lo : -d.lo;
+#if XT_IS_F32
+        const double L = xm_log1p01_f32acc(xm_exp_f32acc(-(dh + dl)));
+        const double loss = d.hi > 0.0 ? (dh + dl) + L : L;
+#else
+        const xm_dd L = xm_log1p01_dd(xm_exp_full(-dh, -dl));
+        const double loss = d.hi > 0.0 ? dh + (dl + (L.hi + L.lo)) : L.hi + L.lo;
+#endif
+        const double wy = second != 0.0 ? w1 : w0;
+        const double li = wy == 0.0 ? 0.0 : wy * loss;   /* rows that are not finite: below */
+        lr[i] = ign != 0.0 ? 0.0 : li;
+        any_special |= !((__builtin_fabs(a) < XM_INF) & (__builtin_fabs(b) < XM_INF));
+    }
+    if (neg_zero) {
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < n; i++)
+            lr[i] = lr[i] == 0.0 && y[i] != ignore ? -0.0 : lr[i];   /* torch's -(log 1) */
+    }
+    if (!any_special)
+        return;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const XT *r = x + 2 * i;
+        if (__builtin_fabs((double)r[0]) < XM_INF && __builtin_fabs((double)r[1]) < XM_INF)
+            continue;
+        double m, L;
+        xentc_put_stats(XN(lse_row_state)(r, 2), &m, &L);
+        XN(ce_index_finish)(r, 2, 1, 2, y + i, ignore, w, 0.0, neg_zero, &m, &L, lr + i, NULL,
+                            0.0);
+    }
+}
+
+/*
  * Entry point, index targets: rows x + i * ldx (unit column stride), targets y[i] in [0, C)
  * or equal to ignore (validated by the caller), class weights w (NULL: all 1) of sum wsum,
  * label smoothing eps.  Writes the per-row losses to loss and the gradient (times gscale) to
@@ -187,9 +238,13 @@ XENTC_ENTRY double XN(ce_index_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_row
                 rs[i] = ign ? 0.0 : a_keep * wy + a_spread;
             }
         }
-        XN(softmax_rows)(x + i0 * ldx, ldx, nb, C, gb, C, 0, sm, sl, g ? rs : NULL);
-        XN(ce_index_finish)(x + i0 * ldx, ldx, nb, C, yb, ignore, w, eps, neg_zero, sm, sl,
-                            lr, gb, gscale);
+        if (C == 2 && ldx == 2 && !g && eps == 0.0) {
+            XN(ce_pair_index)(x + i0 * 2, nb, yb, ignore, w, neg_zero, lr);
+        } else {
+            XN(softmax_rows)(x + i0 * ldx, ldx, nb, C, gb, C, 0, sm, sl, g ? rs : NULL);
+            XN(ce_index_finish)(x + i0 * ldx, ldx, nb, C, yb, ignore, w, eps, neg_zero, sm,
+                                sl, lr, gb, gscale);
+        }
         double s = 0.0;
 #pragma omp simd reduction(+:s)
         for (ptrdiff_t i = 0; i < nb; i++)
