@@ -158,14 +158,15 @@ XM_INLINE double XN(ce_prob_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff
 }
 
 /*
- * C == 2, index targets, loss only, no label smoothing: one vector loop across rows, the
- * loss being softplus(d) with d = x_other - x_y formed exactly,
- *   loss = max(d, 0) + log1p(exp(-|d|)).
+ * C == 2, index targets, no label smoothing: one vector loop across rows, the loss being
+ * softplus(d) with d = x_other - x_y formed exactly,
+ *   loss = max(d, 0) + log1p(exp(-|d|)),
+ * and the gradient (if g is not NULL) +-gscale w_y sigmoid(d) -- no 1 - p cancellation.
  * Rows with a non-finite value are finished afterwards by the general path.
  */
-XM_INLINE void XN(ce_pair_index)(const XT *restrict x, ptrdiff_t n, const int64_t *restrict y,
-                                 int64_t ignore, const double *restrict w, int neg_zero,
-                                 double *restrict lr)
+XM_INLINE int XN(ce_pair_loop)(const XT *restrict x, ptrdiff_t n, const int64_t *restrict y,
+                               int64_t ignore, const double *restrict w, double *restrict lr,
+                               XT *restrict g, double gscale, const int with_grad)
 {
     /* selects between doubles only: gcc does not vectorise this loop otherwise */
     const double w0 = w ? w[0] : 1.0, w1 = w ? w[1] : 1.0;
@@ -179,17 +180,36 @@ XM_INLINE void XN(ce_pair_index)(const XT *restrict x, ptrdiff_t n, const int64_
         xm_dd d = xm_two_sum(xo, -xy);
         const double dh = __builtin_fabs(d.hi), dl = d.hi >= 0.0 ? d.lo : -d.lo;
 #if XT_IS_F32
-        const double L = xm_log1p01_f32acc(xm_exp_f32acc(-(dh + dl)));
+        const double e = xm_exp_f32acc(-(dh + dl));
+        const double L = xm_log1p01_f32acc(e);
         const double loss = d.hi > 0.0 ? (dh + dl) + L : L;
 #else
-        const xm_dd L = xm_log1p01_dd(xm_exp_full(-dh, -dl));
+        const double e = xm_exp_full(-dh, -dl);
+        const xm_dd L = xm_log1p01_dd(e);
         const double loss = d.hi > 0.0 ? dh + (dl + (L.hi + L.lo)) : L.hi + L.lo;
 #endif
         const double wy = second != 0.0 ? w1 : w0;
+        if (with_grad) {
+            const double r = 1.0 / (1.0 + e);
+            const double so = d.hi > 0.0 ? r : e * r;          /* sigmoid(d): p(other) */
+            const double go = (ign != 0.0 ? 0.0 : gscale * wy) * so;
+            g[2 * i] = (XT)(second != 0.0 ? go : -go);
+            g[2 * i + 1] = (XT)(second != 0.0 ? -go : go);
+        }
         const double li = wy == 0.0 ? 0.0 : wy * loss;   /* rows that are not finite: below */
         lr[i] = ign != 0.0 ? 0.0 : li;
         any_special |= !((__builtin_fabs(a) < XM_INF) & (__builtin_fabs(b) < XM_INF));
     }
+    return any_special;
+}
+
+XM_INLINE void XN(ce_pair_index)(const XT *restrict x, ptrdiff_t n, const int64_t *restrict y,
+                                 int64_t ignore, const double *restrict w, int neg_zero,
+                                 double *restrict lr, XT *restrict g, double gscale)
+{
+    /* two instances of the loop (a branch inside it would stop its vectorisation) */
+    const int any_special = g ? XN(ce_pair_loop)(x, n, y, ignore, w, lr, g, gscale, 1)
+                              : XN(ce_pair_loop)(x, n, y, ignore, w, lr, NULL, 0.0, 0);
     if (neg_zero) {
 #pragma omp simd
         for (ptrdiff_t i = 0; i < n; i++)
@@ -201,10 +221,12 @@ XM_INLINE void XN(ce_pair_index)(const XT *restrict x, ptrdiff_t n, const int64_
         const XT *r = x + 2 * i;
         if (__builtin_fabs((double)r[0]) < XM_INF && __builtin_fabs((double)r[1]) < XM_INF)
             continue;
-        double m, L;
-        xentc_put_stats(XN(lse_row_state)(r, 2), &m, &L);
-        XN(ce_index_finish)(r, 2, 1, 2, y + i, ignore, w, 0.0, neg_zero, &m, &L, lr + i, NULL,
-                            0.0);
+        double m, L, a = 0.0;
+        if (g && y[i] != ignore)
+            a = gscale * (w ? w[y[i]] : 1.0);
+        XN(softmax_rows)(r, 2, 1, 2, g ? g + 2 * i : NULL, 2, 0, &m, &L, &a);
+        XN(ce_index_finish)(r, 2, 1, 2, y + i, ignore, w, 0.0, neg_zero, &m, &L, lr + i,
+                            g ? g + 2 * i : NULL, gscale);
     }
 }
 
@@ -238,8 +260,8 @@ XENTC_ENTRY double XN(ce_index_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_row
                 rs[i] = ign ? 0.0 : a_keep * wy + a_spread;
             }
         }
-        if (C == 2 && ldx == 2 && !g && eps == 0.0) {
-            XN(ce_pair_index)(x + i0 * 2, nb, yb, ignore, w, neg_zero, lr);
+        if (C == 2 && ldx == 2 && eps == 0.0) {
+            XN(ce_pair_index)(x + i0 * 2, nb, yb, ignore, w, neg_zero, lr, gb, gscale);
         } else {
             XN(softmax_rows)(x + i0 * ldx, ldx, nb, C, gb, C, 0, sm, sl, g ? rs : NULL);
             XN(ce_index_finish)(x + i0 * ldx, ldx, nb, C, yb, ignore, w, eps, neg_zero, sm,
