@@ -178,9 +178,10 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
  * for (larger, smaller), vectorised across rows.  Rows with a NaN or an infinite max are
  * rewritten afterwards by the scalar rules.
  */
-XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT *restrict y,
-                                     int log_out, double *restrict sm, double *restrict sl,
-                                     const double *restrict rs)
+XM_INLINE int XN(softmax_pair_loop)(const XT *restrict x, ptrdiff_t n_rows, XT *restrict y,
+                                    double *restrict sm, double *restrict sl,
+                                    const double *restrict rs, const int log_out,
+                                    const int stats, const int scaled)
 {
     int any_special = 0;
 #pragma omp simd reduction(|:any_special)
@@ -192,7 +193,7 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
 #if XT_IS_F32
         double e = xm_exp_f32acc(-(dh + dl));
         double big, small;
-        if (sm) {
+        if (stats) {
             sm[i] = a_big ? a : b;
             sl[i] = xm_log1p01_f32acc(e);
         }
@@ -203,7 +204,7 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
         } else {
             big = 1.0 / (1.0 + e);
             small = e * big;
-            if (rs) {
+            if (scaled) {
                 big *= rs[i];
                 small *= rs[i];
             }
@@ -212,7 +213,7 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
         double e = xm_exp_full(-dh, -dl);
         double big, small;
         xm_dd L = xm_log1p01_dd(e);
-        if (sm) {
+        if (stats) {
             sm[i] = a_big ? a : b;
             sl[i] = L.hi + L.lo;
         }
@@ -225,7 +226,7 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
             xm_dd t = xm_two_sum(-dh, -L.hi);
             big = 1.0 / (1.0 + e);
             small = xm_exp_full(t.hi, (t.lo - dl) - L.lo);
-            if (rs) {
+            if (scaled) {
                 big *= rs[i];
                 small *= rs[i];
             }
@@ -235,6 +236,24 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
         y[2 * i + 1] = (XT)(a_big ? small : big);
         any_special |= !((__builtin_fabs(a) < XM_INF) & (__builtin_fabs(b) < XM_INF));
     }
+    return any_special;
+}
+
+XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT *restrict y,
+                                     int log_out, double *restrict sm, double *restrict sl,
+                                     const double *restrict rs)
+{
+    /* one instance of the loop per combination in use: a run-time branch inside it stops
+       its vectorisation */
+    int any_special;
+    if (log_out)
+        any_special = XN(softmax_pair_loop)(x, n_rows, y, NULL, NULL, NULL, 1, 0, 0);
+    else if (!sm)
+        any_special = XN(softmax_pair_loop)(x, n_rows, y, NULL, NULL, NULL, 0, 0, 0);
+    else if (!rs)
+        any_special = XN(softmax_pair_loop)(x, n_rows, y, sm, sl, NULL, 0, 1, 0);
+    else
+        any_special = XN(softmax_pair_loop)(x, n_rows, y, sm, sl, rs, 0, 1, 1);
     ptrdiff_t n_invalid = 0;
     if (any_special) {
         for (ptrdiff_t i = 0; i < n_rows; i++) {
