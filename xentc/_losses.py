@@ -229,9 +229,7 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
     loss = None
     if want_loss:
         if reduction == "none":
-            loss = loss_rows.reshape(out_shape).astype(result, copy=False)
-            if loss.ndim == 0:
-                loss = loss[()]
+            loss = _shaped(loss_rows.astype(result, copy=False), out_shape)
         else:
             total = math.fsum(partial)
             if by_probability and n_rows == 0 and reduction == "sum":
