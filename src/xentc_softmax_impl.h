@@ -444,7 +444,8 @@ XM_INLINE void XN(pair_stats)(const XT *restrict x, ptrdiff_t n_rows, double *re
  * x + i * ldx into y + i * ldy.  Returns the number of rows for which NumPy would report
  * "invalid value encountered in subtract" (scipy computes inf - inf there).  If sm is not
  * NULL each row's statistics go to sm[i], sl[i] (xentc_put_stats); y may then be NULL, for
- * the statistics alone.  If rs is not NULL, softmax row i is multiplied by rs[i].
+ * the statistics alone.  If rs is not NULL, softmax row i is multiplied by rs[i].  Statistics
+ * and scaling are for softmax only (log_out = 0): the losses never ask for them with log_out.
  */
 XENTC_ENTRY ptrdiff_t XN(softmax_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_rows,
                                       ptrdiff_t n_cols, XT *y, ptrdiff_t ldy, int log_out,
