@@ -72,7 +72,7 @@ XM_INLINE void XN(ce_index_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff_
         const double xy = (double)x[i * ldx + yc], m = sm[i], L = sl[i];
         xm_dd d = xm_two_sum(m, -xy);
         double nll = d.hi + (d.lo + L);
-        nll = xy == -XM_INF ? XM_INF : nll;
+        nll = (xy == -XM_INF) | (d.hi == XM_INF) ? XM_INF : nll;   /* or m - x_y overflowed */
         nll = L != L ? L : nll;                    /* NaN, +inf max or all -inf */
         double li = xentc_weighted(keep * wy, nll);
         lr[i] = ign ? 0.0 : li;
@@ -162,7 +162,8 @@ XM_INLINE double XN(ce_prob_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff
  * softplus(d) with d = x_other - x_y formed exactly,
  *   loss = max(d, 0) + log1p(exp(-|d|)),
  * and the gradient (if g is not NULL) +-gscale w_y sigmoid(d) -- no 1 - p cancellation.
- * Rows with a non-finite value are finished afterwards by the general path.
+ * Rows with a non-finite value (or a difference that overflows) are finished afterwards by
+ * the general path.
  */
 XM_INLINE int XN(ce_pair_loop)(const XT *restrict x, ptrdiff_t n, const int64_t *restrict y,
                                int64_t ignore, const double *restrict w, double *restrict lr,
@@ -198,7 +199,8 @@ XM_INLINE int XN(ce_pair_loop)(const XT *restrict x, ptrdiff_t n, const int64_t 
         }
         const double li = wy == 0.0 ? 0.0 : wy * loss;   /* rows that are not finite: below */
         lr[i] = ign != 0.0 ? 0.0 : li;
-        any_special |= !((__builtin_fabs(a) < XM_INF) & (__builtin_fabs(b) < XM_INF));
+        any_special |= !((__builtin_fabs(a) < XM_INF) & (__builtin_fabs(b) < XM_INF) &
+                         (dh < XM_INF));
     }
     return any_special;
 }
@@ -219,7 +221,7 @@ XM_INLINE void XN(ce_pair_index)(const XT *restrict x, ptrdiff_t n, const int64_
         return;
     for (ptrdiff_t i = 0; i < n; i++) {
         const XT *r = x + 2 * i;
-        if (__builtin_fabs((double)r[0]) < XM_INF && __builtin_fabs((double)r[1]) < XM_INF)
+        if (XN(pair_is_ordinary)(r))
             continue;
         double m, L, a = 0.0;
         if (g && y[i] != ignore)

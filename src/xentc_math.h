@@ -140,7 +140,8 @@ XM_INLINE double xm_exp_full(double th, double tl)
     uint64_t bias = sub ? (uint64_t)(1023 + 200) : (uint64_t)1023;
     double scale = xm_asdouble((ki + bias) << 52);
     double fix = sub ? 0x1p-200 : 1.0;
-    return (p * scale) * fix;
+    double v = (p * scale) * fix;
+    return th < lo ? 0.0 : v;      /* the clamp must not meet a low part tl (x - m = -1e308 + 1) */
 }
 
 /*

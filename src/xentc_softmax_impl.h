@@ -31,7 +31,7 @@ XM_INLINE xentc_lse_state XN(lse_row_state)(const XT *x, ptrdiff_t n)
             double v = (double)x[j];
             xm_dd t = xm_two_sum(v, nm);
             double e = xm_exp_full(t.hi, t.lo);
-            st += (v == s.m) | (v == -XM_INF) ? 0.0 : e;
+            st += (v == s.m) | (t.hi == -XM_INF) ? 0.0 : e;   /* -inf, or x - m overflowed */
         }
         s.st = st;
     }
@@ -75,10 +75,11 @@ XM_INLINE void XN(softmax_apply_row)(const XT *restrict x, ptrdiff_t n, XN(softm
 #if XT_IS_F32
                 double r = (v + nchi) - clo;
 #else
+                /* the low part of an infinite TwoSum is NaN: x = -inf, or x - c overflowed */
                 xm_dd t = xm_two_sum(v, nchi);
-                double r = t.hi + (t.lo - clo);
+                double r = t.hi == -XM_INF ? t.hi : t.hi + (t.lo - clo);
 #endif
-                y[j] = (XT)(v == -XM_INF ? v : r);   /* TwoSum of -inf has a NaN low part */
+                y[j] = (XT)r;
             }
         } else {
 #pragma omp simd
@@ -90,6 +91,7 @@ XM_INLINE void XN(softmax_apply_row)(const XT *restrict x, ptrdiff_t n, XN(softm
                 xm_dd t = xm_two_sum(v, nm);
                 xm_dd a = xm_two_sum(t.hi, -lhi);
                 double r = xm_exp_full(a.hi, (a.lo + t.lo) - llo);
+                r = t.hi == -XM_INF ? 0.0 : r;      /* x = -inf, or x - m overflowed */
 #endif
                 y[j] = (XT)(v == -XM_INF ? 0.0 : r);
             }
@@ -172,6 +174,15 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
     return 0;
 }
 
+/* Whether a row of 2 is handled by the vectorised pair formulas: both values finite and
+   their difference too (not so for 1e308, -1e308, whose row goes to the per-row path). */
+XM_INLINE int XN(pair_is_ordinary)(const XT *r)
+{
+    double a = (double)r[0], b = (double)r[1];
+    return __builtin_fabs(a) < XM_INF && __builtin_fabs(b) < XM_INF &&
+           __builtin_fabs(a - b) < XM_INF;
+}
+
 /*
  * C == 2, contiguous rows: with e = exp(-|a - b|) (a - b exact),
  *   softmax = (1 / (1 + e), e / (1 + e)),  log_softmax = (-log1p(e), -|a - b| - log1p(e))
@@ -234,7 +245,9 @@ XM_INLINE int XN(softmax_pair_loop)(const XT *restrict x, ptrdiff_t n_rows, XT *
 #endif
         y[2 * i] = (XT)(a_big ? big : small);
         y[2 * i + 1] = (XT)(a_big ? small : big);
-        any_special |= !((__builtin_fabs(a) < XM_INF) & (__builtin_fabs(b) < XM_INF));
+        /* a NaN, an infinity, or finite values whose difference overflows (1e308, -1e308) */
+        any_special |= !((__builtin_fabs(a) < XM_INF) & (__builtin_fabs(b) < XM_INF) &
+                         (dh < XM_INF));
     }
     return any_special;
 }
@@ -258,7 +271,7 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
     if (any_special) {
         for (ptrdiff_t i = 0; i < n_rows; i++) {
             const XT *r = x + 2 * i;
-            if (__builtin_fabs((double)r[0]) < XM_INF && __builtin_fabs((double)r[1]) < XM_INF)
+            if (XN(pair_is_ordinary)(r))
                 continue;
             /* a finite value next to a -inf is an ordinary row: redo it exactly */
             xentc_lse_state s = XN(lse_row_state)(r, 2);
@@ -385,10 +398,11 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
 #if XT_IS_F32
                     double r = (v + c1[i]) - c2[i];
 #else
+                    /* x = -inf, or x - c overflowed: TwoSum's low part is NaN */
                     xm_dd t = xm_two_sum(v, c1[i]);
-                    double r = t.hi + (t.lo - c2[i]);
+                    double r = t.hi == -XM_INF ? t.hi : t.hi + (t.lo - c2[i]);
 #endif
-                    ej[i] = v == -XM_INF ? v : r;
+                    ej[i] = r;
                 }
             }
         }
@@ -430,12 +444,12 @@ XM_INLINE void XN(pair_stats)(const XT *restrict x, ptrdiff_t n_rows, double *re
         sl[i] = L.hi + L.lo;
 #endif
         sm[i] = a >= b ? a : b;
-        any_special |= !((__builtin_fabs(a) < XM_INF) & (__builtin_fabs(b) < XM_INF));
+        any_special |= !((__builtin_fabs(a) < XM_INF) & (__builtin_fabs(b) < XM_INF) &
+                         (dh < XM_INF));
     }
     if (any_special)
         for (ptrdiff_t i = 0; i < n_rows; i++)
-            if (!(__builtin_fabs((double)x[2 * i]) < XM_INF &&
-                  __builtin_fabs((double)x[2 * i + 1]) < XM_INF))
+            if (!XN(pair_is_ordinary)(x + 2 * i))
                 xentc_put_stats(XN(lse_row_state)(x + 2 * i, 2), sm + i, sl + i);
 }
 

@@ -851,3 +851,18 @@ def test_float32_mean_of_a_million_rows(cpu_level, large_batch):
     assert abs(float(r) - exact) <= 1e-7 * exact
     r64 = xentc.cross_entropy(x.astype(np.float64), y)
     assert abs(float(r64) - exact) <= 1e-12 * exact
+
+
+@pytest.mark.parametrize("n_cols", [2, 3, 10, 60])
+def test_spread_beyond_the_double_range(cpu_level, n_cols):
+    """Finite logits whose difference overflows: the target at the max costs 0, the other
+    one inf, and the gradient is the exact softmax - onehot (no NaN)."""
+    x = np.zeros((2, n_cols))
+    x[0, :2] = [1e308, -1e308]
+    x[1, :2] = [-1e308, 1e308]
+    loss, grad = xentc.cross_entropy_and_grad(x, np.array([0, 0]), reduction="none")
+    assert_array_equal(loss, [0.0, inf])
+    expected = np.zeros((2, n_cols))
+    expected[1, :2] = [-1.0, 1.0]
+    assert_array_equal(grad, expected)
+    assert_array_equal(xentc.cross_entropy(x, np.array([1, 1]), reduction="none"), [inf, 0.0])

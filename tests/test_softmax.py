@@ -215,3 +215,20 @@ class TestOut:
             func(x, axis=1, out=ro)
         out16 = np.empty((3, 4), dtype=np.float16)
         assert func(x.astype(np.float16), axis=1, out=out16) is out16
+
+
+@pytest.mark.parametrize("n_cols", [2, 3, 10, 60, 1000])
+def test_spread_beyond_the_double_range(cpu_level, n_cols):
+    """Finite rows whose max - x overflows (1e308 and -1e308), or whose shift has a low part
+    far below the max (1e20 and 1): scipy's values (0 and -inf), not NaN."""
+    x = np.zeros((3, n_cols))
+    x[0, :2] = [1e308, -1e308]
+    x[1, :2] = [-1e308, 1e308]
+    x[1, 2:] = 1.0
+    x[2, 0], x[2, 1:] = 1e20, 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy: overflow in subtract
+        expected_log = sp.log_softmax(x, axis=1)
+        expected = sp.softmax(x, axis=1)
+    assert_array_equal(xentc.log_softmax(x, axis=1), expected_log)
+    assert_array_equal(xentc.softmax(x, axis=1), expected)
