@@ -111,9 +111,8 @@ XM_INLINE double XN(bin_elem)(const int mode, const int need_loss, const int nee
                          : XN(bin_prob)(xv, tv, mode == XENTC_BIN_PROB, clip_lo, clip_hi);
     double v = r.loss, g = r.grad;
     if (weighted) {
-        double wl = wv * v, wg = wv * g;
-        v = (wv == 0.0) & (__builtin_fabs(v) == XM_INF) ? 0.0 : wl;
-        g = (wv == 0.0) & (__builtin_fabs(g) == XM_INF) ? 0.0 : wg;
+        v = xentc_weighted(wv, v);
+        g = xentc_weighted(wv, g);
     }
     if (need_loss)
         lo[k] = (XT)v;

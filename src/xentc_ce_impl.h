@@ -197,7 +197,7 @@ XM_INLINE int XN(ce_pair_loop)(const XT *restrict x, ptrdiff_t n, const int64_t 
             g[2 * i] = (XT)(second != 0.0 ? go : -go);
             g[2 * i + 1] = (XT)(second != 0.0 ? -go : go);
         }
-        const double li = wy == 0.0 ? 0.0 : wy * loss;   /* rows that are not finite: below */
+        const double li = xentc_weighted(wy, loss);   /* rows that are not finite: below */
         lr[i] = ign != 0.0 ? 0.0 : li;
         any_special |= !((__builtin_fabs(a) < XM_INF) & (__builtin_fabs(b) < XM_INF) &
                          (dh < XM_INF));

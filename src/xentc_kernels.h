@@ -127,11 +127,12 @@ static inline void xentc_put_stats(xentc_lse_state s, double *m, double *l)
     }
 }
 
-/* w * v for a loss term v with weight w, where a zero weight makes the term 0 even if v is
-   infinite (the xlogy convention, SPEC 2); NaN stays NaN. */
+/* w * v for a loss term (or its gradient) v with weight w, where a zero weight makes the term
+   0 even if v is infinite (the xlogy convention, SPEC 2); NaN stays NaN.  Branch-free: it is
+   called in vector loops. */
 static inline double xentc_weighted(double w, double v)
 {
-    return w == 0.0 && v == v ? 0.0 : w * v;
+    return (w == 0.0) & (__builtin_fabs(v) == XM_INF) ? 0.0 : w * v;
 }
 
 /* Rows per transposed block for rows of C values: ~XENTC_FLAT_BLOCK elements, a multiple

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _core
 from ._threads import effective_n_threads
-from ._validation import as_real_array, compute_dtype
+from ._validation import as_real_array, check_reduction, compute_dtype, shaped_result
 
 __all__ = [
     "binary_cross_entropy",
@@ -19,14 +19,6 @@ __all__ = [
     "sigmoid_cross_entropy_with_logits",
     "weighted_cross_entropy_with_logits",
 ]
-
-_REDUCTIONS = ("none", "mean", "sum")
-
-
-def _check_reduction(reduction):
-    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-
 
 def _rows(a, shape):
     """``a`` (of shape ``shape``, possibly a broadcast view) as a 2-D (rows, last axis) view
@@ -86,20 +78,17 @@ class _Problem:
                 mode, self.x, self.t, self.w, self.pw, loss, grad, want_loss, lo, hi,
                 gscale, self.n_threads)
         if store:
-            out = self._shaped(loss)
+            out = shaped_result(loss, self.shape, self.result)
         elif reduction == "mean":
             out = self.result.type(total / self.n if self.n else np.nan)
         else:
             out = self.result.type(total)
-        return out, (self._shaped(grad) if want_grad else None), bad_x, bad_t
-
-    def _shaped(self, a):
-        a = a.reshape(self.shape).astype(self.result, copy=False)
-        return a[()] if a.ndim == 0 else a
+        grad = shaped_result(grad, self.shape, self.result) if want_grad else None
+        return out, grad, bad_x, bad_t
 
 
 def _torch_operands(input, target, reduction):
-    _check_reduction(reduction)
+    check_reduction(reduction)
     x = as_real_array(input, "input")
     t = as_real_array(target, "target")
     if t.shape != x.shape:

@@ -15,7 +15,8 @@ import numpy as np
 
 from . import _core
 from ._threads import effective_n_threads
-from ._validation import as_real_array, compute_dtype, rows_view
+from ._validation import (as_real_array, check_reduction, compute_dtype, rows_view,
+                          shaped_result)
 
 __all__ = [
     "cross_entropy",
@@ -28,7 +29,6 @@ __all__ = [
     "sparse_softmax_cross_entropy_with_logits",
 ]
 
-_REDUCTIONS = ("none", "mean", "sum")
 # "no such argument" for the kernels (empty, never written)
 _NO_INDEX = np.empty(0, dtype=np.int64)
 _NO_WEIGHT = np.empty(0, dtype=np.float64)
@@ -38,11 +38,6 @@ _NO_INDEX.flags.writeable = _NO_WEIGHT.flags.writeable = False
 # --------------------------------------------------------------------------------------------
 # Argument checks
 # --------------------------------------------------------------------------------------------
-
-def _check_reduction(reduction):
-    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-
 
 def _check_label_smoothing(label_smoothing):
     if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
@@ -172,7 +167,7 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
                    n_threads, want_loss, want_grad):
     x = as_real_array(input, "input")
     t = np.asarray(target)
-    _check_reduction(reduction)
+    check_reduction(reduction)
     eps = _check_label_smoothing(label_smoothing)
     ignore_index = _check_ignore_index(ignore_index)
     n_threads = effective_n_threads(n_threads)
@@ -229,7 +224,7 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
     loss = None
     if want_loss:
         if reduction == "none":
-            loss = _shaped(loss_rows.astype(result, copy=False), out_shape)
+            loss = shaped_result(loss_rows, out_shape, result)
         else:
             total = math.fsum(partial)
             if by_probability and n_rows == 0 and reduction == "sum":
@@ -343,7 +338,7 @@ def cross_entropy_and_grad(input, target, weight=None, ignore_index=-100, reduct
 def _nll_loss(input, target, weight, ignore_index, reduction, n_threads, want_loss,
               want_grad):
     x = as_real_array(input, "input")
-    _check_reduction(reduction)
+    check_reduction(reduction)
     ignore_index = _check_ignore_index(ignore_index)
     effective_n_threads(n_threads)  # validated; the gather is O(N) and runs serially
     if x.ndim == 0:
@@ -357,20 +352,22 @@ def _nll_loss(input, target, weight, ignore_index, reduction, n_threads, want_lo
     w = _class_weights(weight, n_classes)
     compute, result = compute_dtype(x.dtype)
     y, ignore, denominator = _index_targets(y, ignore_index, n_classes, w, 1)
-    x2, moved_shape = _classes_last(x, class_axis, compute)
+    # gather from a view with the class axis last: no copy of the input, whatever its layout
+    xm = np.moveaxis(x, class_axis, -1)
     rows = np.flatnonzero(y != ignore)
     cls = y[rows]
+    at = (np.unravel_index(rows, xm.shape[:-1]) if xm.ndim > 1 else ()) + (cls,)
     wy = np.ones(len(rows)) if w is None else w[cls]
-    picked = x2[rows, cls].astype(np.float64)
+    picked = xm[at].astype(np.float64)
     with np.errstate(invalid="ignore"):
         terms = np.where((wy == 0) & ~np.isnan(picked), 0.0, -(wy * picked))
 
     loss = None
     if want_loss:
         if reduction == "none":
-            rows_loss = np.zeros(x2.shape[0], dtype=np.float64)
+            rows_loss = np.zeros(y.shape[0], dtype=np.float64)
             rows_loss[rows] = terms
-            loss = _shaped(rows_loss.astype(result), target_shape)
+            loss = shaped_result(rows_loss, target_shape, result)
         else:
             total = math.fsum(terms)
             value = total if reduction == "sum" else _divide(total, denominator)
@@ -378,10 +375,10 @@ def _nll_loss(input, target, weight, ignore_index, reduction, n_threads, want_lo
     if not want_grad:
         return loss
     scale = _divide(1.0, denominator) if reduction == "mean" else 1.0
-    g2 = np.zeros(x2.shape, dtype=compute)
+    gm = np.zeros(xm.shape, dtype=compute)
     with np.errstate(invalid="ignore"):
-        g2[rows, cls] = -(wy * scale)
-    g = _grad_like_input(g2, moved_shape, class_axis, result)
+        gm[at] = -(wy * scale)
+    g = _grad_like_input(gm, xm.shape, class_axis, result)
     return (loss, g) if want_loss else g
 
 
@@ -476,7 +473,7 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1, *, n_threads=None
     out_shape = z.shape[:axis] + z.shape[axis + 1:]
     x2, _, _ = rows_view(z, (axis,), compute)
     if n_classes == 0:
-        return _shaped(np.zeros(x2.shape[0], dtype=result), out_shape)
+        return shaped_result(np.zeros(x2.shape[0]), out_shape, result)
     lab = np.broadcast_to(lab, z.shape)
     if lab.strides[axis] != 0 and all(
             lab.strides[i] == 0 for i in range(z.ndim) if i != axis):
@@ -490,7 +487,7 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1, *, n_threads=None
     loss = np.empty(x2.shape[0], dtype=compute)
     _core.ce_rows(x2, _NO_INDEX, 0, t2, _NO_WEIGHT, 0.0, 0.0, False, loss,
                   np.empty((0, 1), dtype=compute), 1.0, n_threads)
-    return _shaped(loss.astype(result, copy=False), out_shape)
+    return shaped_result(loss, out_shape, result)
 
 
 def sparse_softmax_cross_entropy_with_logits(labels, logits, *, n_threads=None):
@@ -538,13 +535,8 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, *, n_threads=None):
     loss = np.empty(x2.shape[0], dtype=compute)
     _core.ce_rows(x2, y, ignore, np.empty((0, 1), dtype=compute), _NO_WEIGHT, 0.0, 0.0, False,
                   loss, np.empty((0, 1), dtype=compute), 1.0, n_threads)
-    return _shaped(loss.astype(result, copy=False), z.shape[:-1])
+    return shaped_result(loss, z.shape[:-1], result)
 
 
 def _tf_shape(shape):
     return "[" + ",".join(str(n) for n in shape) + "]"
-
-
-def _shaped(flat, shape):
-    out = flat.reshape(shape)
-    return out[()] if out.ndim == 0 else out

@@ -10,13 +10,10 @@ from ._validation import (
     normalize_axes,
     restore_reduced,
     rows_view,
+    scalar_if_0d,
 )
 
 __all__ = ["logsumexp", "softmax", "log_softmax"]
-
-
-def _scalar_if_0d(arr):
-    return arr[()] if arr.ndim == 0 else arr
 
 
 def _report_invalid_subtract(scalar):
@@ -104,7 +101,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, n_thre
         out = np.full(shape, -np.inf, dtype=result)
         out = out if keepdims else out.squeeze(axis=axes)
         sgn = np.sign(out)
-        return (_scalar_if_0d(out), _scalar_if_0d(sgn)) if return_sign else _scalar_if_0d(out)
+        return (scalar_if_0d(out), scalar_if_0d(sgn)) if return_sign else scalar_if_0d(out)
 
     a2, _, _ = rows_view(a, axes, compute)
     out = np.empty(a2.shape[0], dtype=compute)
@@ -118,10 +115,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, n_thre
         sgn = np.empty_like(out)
         _core.lse_b_rows(a2, b2, out, sgn, bool(return_sign), nt)
 
-    out = _scalar_if_0d(restore_reduced(out, a.shape, axes, keepdims).astype(result, copy=False))
+    out = scalar_if_0d(restore_reduced(out, a.shape, axes, keepdims).astype(result, copy=False))
     if not return_sign:
         return out
-    sgn = _scalar_if_0d(restore_reduced(sgn, a.shape, axes, keepdims).astype(result, copy=False))
+    sgn = scalar_if_0d(restore_reduced(sgn, a.shape, axes, keepdims).astype(result, copy=False))
     return out, sgn
 
 
@@ -172,7 +169,7 @@ def _softmax_impl(x, axis, out, n_threads, log_out):
     if out is not None:
         np.copyto(out, y, casting="unsafe")
         return out
-    return _scalar_if_0d(y.astype(result, copy=False))
+    return scalar_if_0d(y.astype(result, copy=False))
 
 
 def softmax(x, axis=None, *, out=None, n_threads=None):

@@ -21,6 +21,9 @@ __all__ = [
     "normalize_axes",
     "rows_view",
     "restore_reduced",
+    "check_reduction",
+    "scalar_if_0d",
+    "shaped_result",
 ]
 
 def as_real_array(x, name):
@@ -110,3 +113,19 @@ def restore_reduced(out, x_shape, axes, keepdims):
     if keepdims:
         out = np.expand_dims(out, axes)
     return out
+
+
+def check_reduction(reduction):
+    """``reduction`` of the torch-style losses: "none", "mean" or "sum" (torch's message)."""
+    if not isinstance(reduction, str) or reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def scalar_if_0d(arr):
+    """A 0-d result as a NumPy scalar of its dtype (SciPy's convention), others unchanged."""
+    return arr[()] if arr.ndim == 0 else arr
+
+
+def shaped_result(flat, shape, dtype):
+    """``flat`` reshaped to ``shape`` in ``dtype``, through :func:`scalar_if_0d`."""
+    return scalar_if_0d(flat.reshape(shape).astype(dtype, copy=False))
