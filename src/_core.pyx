@@ -67,6 +67,13 @@ cdef extern from "xentc_kernels.h" nogil:
         int mode, need_loss
         double lo, hi, gscale
 
+    ctypedef struct xentc_ll_args:
+        const void *p
+        Py_ssize_t rs, cs, n_cols
+        const int64_t *y
+        const double *w
+        double lo, hi, tol
+
     ctypedef struct xm_cascade:
         pass
     void xm_cascade_init(xm_cascade *c)
@@ -123,6 +130,10 @@ cdef extern from "xentc_kernels.h" nogil:
                                   double *) noexcept nogil
         double (*binary_task_f32)(const xentc_bin_args *, Py_ssize_t, Py_ssize_t, double *,
                                   double *) noexcept nogil
+        double (*log_loss_task_f64)(const xentc_ll_args *, Py_ssize_t, Py_ssize_t, double *,
+                                    double *) noexcept nogil
+        double (*log_loss_task_f32)(const xentc_ll_args *, Py_ssize_t, Py_ssize_t, double *,
+                                    double *) noexcept nogil
 
     const xentc_kernel_table *xentc_kt
     int xentc_level
@@ -594,6 +605,62 @@ def binary_loss(int mode, const floating[:, :] x, const floating[:, :] t, w, pw,
             bad_t += part[2 * n_tasks + k]
     free(part)
     return xm_cascade_total(&total), int(bad_x), int(bad_t)
+
+
+# --------------------------------------------------------------------------------------------
+# log_loss on probabilities
+# --------------------------------------------------------------------------------------------
+
+def log_loss_rows(const floating[:, :] p, const int64_t[::1] y, const double[::1] w,
+                  double lo, double hi, double tol, int n_threads):
+    """One pass over the (N, C) probabilities p (any strides; C == 1: binary, p holds the
+    second class's probability): y the class codes (validated by the caller: in [0, C), or
+    {0, 1} when binary; empty for the checks alone when C > 1), w the sample weights or
+    empty.  Returns (sum of w_i * -log(clip(p[i, y_i], lo, hi)), number of values outside
+    [0, 1] or NaN, number of rows whose sum is further than tol from 1).  The sum is formed
+    over fixed tasks added in a fixed order: it does not depend on n_threads, and is
+    meaningless where values are outside [0, 1]."""
+    cdef Py_ssize_t n_rows = p.shape[0], n_cols = p.shape[1]
+    cdef xentc_ll_args args
+    if n_rows == 0:
+        return 0.0, 0, 0
+    args.p = &p[0, 0]
+    args.rs = p.strides[0] // <Py_ssize_t>sizeof(floating)
+    args.cs = p.strides[1] // <Py_ssize_t>sizeof(floating)
+    args.n_cols = n_cols
+    args.y = &y[0] if y.shape[0] > 0 else NULL
+    args.w = &w[0] if w.shape[0] > 0 else NULL
+    args.lo = lo
+    args.hi = hi
+    args.tol = tol
+    if args.y == NULL and n_cols == 1:
+        raise ValueError("the binary mode needs the class codes")
+    cdef Py_ssize_t rows = TASK_ELEMENTS // n_cols if n_cols < TASK_ELEMENTS else 1
+    cdef Py_ssize_t n_tasks = (n_rows + rows - 1) // rows
+    cdef double *part = <double *>malloc(3 * n_tasks * sizeof(double))
+    if part == NULL:
+        raise MemoryError()
+    cdef Py_ssize_t k, r0, r1
+    cdef xm_cascade total
+    cdef double n_bad = 0.0, n_off = 0.0
+    with nogil:
+        for k in prange(n_tasks, schedule="static", num_threads=n_threads,
+                        use_threads_if=_use_threads(n_tasks, n_rows * n_cols, n_threads)):
+            r0 = k * rows
+            r1 = r0 + rows if r0 + rows < n_rows else n_rows
+            if floating is double:
+                part[k] = xentc_kt.log_loss_task_f64(&args, r0, r1, &part[n_tasks + k],
+                                                     &part[2 * n_tasks + k])
+            else:
+                part[k] = xentc_kt.log_loss_task_f32(&args, r0, r1, &part[n_tasks + k],
+                                                     &part[2 * n_tasks + k])
+        xm_cascade_init(&total)
+        for k in range(n_tasks):
+            xm_cascade_add(&total, part[k])
+            n_bad += part[n_tasks + k]
+            n_off += part[2 * n_tasks + k]
+    free(part)
+    return xm_cascade_total(&total), int(n_bad), int(n_off)
 
 
 # --------------------------------------------------------------------------------------------

@@ -181,6 +181,24 @@ typedef struct {
 } xentc_bin_lg;
 
 
+/* log_loss on probabilities (xentc_logloss_impl.h): rows per block, the row length from
+   which contiguous rows are checked one at a time, and the three ways a block is read. */
+#define XENTC_LL_ROWS 256
+#define XENTC_LL_ROW_WISE_MIN 16
+enum { XENTC_LL_BY_ROW = 0, XENTC_LL_FLAT = 1, XENTC_LL_BY_COLUMN = 2 };
+
+/* Element (i, j) of P is p[i * rs + j * cs]; n_cols == 1: binary, p = P(second class).
+   y: class codes in [0, n_cols) ({0, 1} when binary), NULL for the checks alone (not when
+   binary); w: sample weights or NULL; lo, hi: the clip bounds; tol: the row-sum tolerance. */
+typedef struct {
+    const void *p;
+    ptrdiff_t rs, cs, n_cols;
+    const int64_t *y;
+    const double *w;
+    double lo, hi, tol;
+} xentc_ll_args;
+
+
 /* ---------------------------------------------------------------------------------------- */
 /* Instantiations                                                                           */
 /* ---------------------------------------------------------------------------------------- */
@@ -203,6 +221,7 @@ typedef struct {
 #include "xentc_lse_b_impl.h"
 #include "xentc_ce_impl.h"
 #include "xentc_binary_impl.h"
+#include "xentc_logloss_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -214,6 +233,7 @@ typedef struct {
 #include "xentc_lse_b_impl.h"
 #include "xentc_ce_impl.h"
 #include "xentc_binary_impl.h"
+#include "xentc_logloss_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -229,6 +249,7 @@ typedef struct {
 #include "xentc_lse_b_impl.h"
 #include "xentc_ce_impl.h"
 #include "xentc_binary_impl.h"
+#include "xentc_logloss_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -240,6 +261,7 @@ typedef struct {
 #include "xentc_lse_b_impl.h"
 #include "xentc_ce_impl.h"
 #include "xentc_binary_impl.h"
+#include "xentc_logloss_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -254,6 +276,7 @@ typedef struct {
 #include "xentc_lse_b_impl.h"
 #include "xentc_ce_impl.h"
 #include "xentc_binary_impl.h"
+#include "xentc_logloss_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -265,6 +288,7 @@ typedef struct {
 #include "xentc_lse_b_impl.h"
 #include "xentc_ce_impl.h"
 #include "xentc_binary_impl.h"
+#include "xentc_logloss_impl.h"
 #undef XT
 #undef XT_IS_F32
 #undef XN
@@ -352,6 +376,8 @@ typedef struct {
     double (*binary_task_f32)(const xentc_bin_args *, ptrdiff_t, ptrdiff_t, double *, double *);
     void (*check_targets_i64)(const int64_t *, ptrdiff_t, int64_t, int64_t, int64_t,
                               const double *, ptrdiff_t *, ptrdiff_t *, double *);
+    double (*log_loss_task_f64)(const xentc_ll_args *, ptrdiff_t, ptrdiff_t, double *, double *);
+    double (*log_loss_task_f32)(const xentc_ll_args *, ptrdiff_t, ptrdiff_t, double *, double *);
 } xentc_kernel_table;
 
 #define XENTC_TABLE(sfx) {                                                                  \
@@ -366,7 +392,8 @@ typedef struct {
     xentc_ce_prob_rows_f64_##sfx, xentc_ce_prob_rows_f32_##sfx,                             \
     xentc_read_floor_f64_##sfx, xentc_read_floor_f32_##sfx,                                 \
     xentc_binary_task_f64_##sfx, xentc_binary_task_f32_##sfx,                               \
-    xentc_check_targets_i64_##sfx }
+    xentc_check_targets_i64_##sfx,                                                          \
+    xentc_log_loss_task_f64_##sfx, xentc_log_loss_task_f32_##sfx }
 
 enum { XENTC_LEVEL_BASELINE = 0, XENTC_LEVEL_AVX2 = 1, XENTC_LEVEL_AVX512 = 2 };
 

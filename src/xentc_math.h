@@ -202,7 +202,9 @@ XM_INLINE xm_dd xm_log_core(double dk, double f, double c)
 XM_INLINE double xm_log_reduce(double u, double *dk)
 {
     uint64_t iu = xm_asu64(u) + (0x3ff0000000000000ULL - 0x3fe6a09e00000000ULL);
-    *dk = (double)((int64_t)(iu >> 52) - 0x3ff);
+    /* the biased exponent (< 2^11) converted exactly through the mantissa of 2^52: an
+       int64 -> double conversion would keep the loop from vectorising before AVX-512 */
+    *dk = (xm_asdouble(0x4330000000000000ULL | (iu >> 52)) - 0x1p52) - 1023.0;
     iu = (iu & 0x000fffffffffffffULL) + 0x3fe6a09e00000000ULL;
     return xm_asdouble(iu) - 1.0;
 }

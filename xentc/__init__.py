@@ -26,6 +26,7 @@ from ._losses import (
     softmax_cross_entropy_with_logits,
     sparse_softmax_cross_entropy_with_logits,
 )
+from ._metrics import InvalidParameterError, d2_log_loss_score, log_loss
 from ._special import log_softmax, logsumexp, softmax
 from ._threads import openmp_enabled
 
@@ -51,6 +52,9 @@ __all__ = [
     "binary_cross_entropy_with_logits_and_grad",
     "sigmoid_cross_entropy_with_logits",
     "weighted_cross_entropy_with_logits",
+    "log_loss",
+    "d2_log_loss_score",
+    "InvalidParameterError",
     "openmp_enabled",
     "show_config",
     "__version__",

@@ -1,0 +1,176 @@
+/*
+ * scikit-learn's log_loss on predicted probabilities P: a template included by
+ * xentc_kernels.h once per element type and ISA level (macros as in xentc_lse_impl.h).
+ *
+ * One pass over a task's rows does everything the metric needs from P:
+ *   - counts the values outside [0, 1] (NaN included), which the caller turns into
+ *     scikit-learn's errors;
+ *   - counts the rows whose sum (in double) is further than tol from 1 (the UserWarning);
+ *   - sums w_i * -log(clip(P[i, y_i], lo, hi)) in double, y_i the class code of row i.
+ * With n_cols == 1 the problem is binary: P holds the probability of the second class and
+ * the first class's is 1 - p, formed in double (exact for float32 input); y is then needed
+ * even for the checks alone.  Rows are processed
+ * in blocks of XENTC_LL_ROWS: the checks read each value once (row by row when the rows are
+ * long and contiguous, as one flat array plus strided row sums when they are short and
+ * contiguous, column by column across the block otherwise), then the gathered
+ * probabilities go through one vector loop of clip and log.  Block sums are added by a binary
+ * cascade; the caller adds the task sums in a fixed order.
+ */
+
+/* -log(clip(g, lo, hi)), lo > 0 normal: the double-double log rounded once. */
+XM_INLINE double XN(ll_neglog)(double g, double lo, double hi)
+{
+    g = g < lo ? lo : g;
+    g = g > hi ? hi : g;
+    xm_dd r = xm_log_dd(g, 0.0);
+    return -(r.hi + r.lo);
+}
+
+/* 1 for a value outside [0, 1] or NaN, else 0 (selects of doubles, which vectorise). */
+XM_INLINE double XN(ll_outside)(double v)
+{
+    double b = v >= 0.0 ? 0.0 : 1.0;
+    return v <= 1.0 ? b : 1.0;
+}
+
+/* The loss of n gathered probabilities g (weights w[0..n) when weighted). */
+XM_INLINE double XN(ll_block_loss)(const int weighted, const double *restrict g,
+                                   const double *restrict w, ptrdiff_t n, double lo, double hi)
+{
+    double s = 0.0;
+#pragma omp simd reduction(+:s)
+    for (ptrdiff_t k = 0; k < n; k++) {
+        double l = XN(ll_neglog)(g[k], lo, hi);
+        s += weighted ? w[k] * l : l;
+    }
+    return s;
+}
+
+XM_INLINE double XN(ll_task)(const int weighted, const int layout, const xentc_ll_args *A,
+                             ptrdiff_t r0, ptrdiff_t r1, double *n_bad, double *n_off)
+{
+    const XT *P = (const XT *)A->p;
+    const ptrdiff_t rs = A->rs, cs = A->cs, C = A->n_cols;
+    const int64_t *y = A->y;
+    double g[XENTC_LL_ROWS], s[XENTC_LL_ROWS];
+    double bad = 0.0, off = 0.0;
+    xm_cascade sum;
+    xm_cascade_init(&sum);
+    for (ptrdiff_t b0 = r0; b0 < r1; b0 += XENTC_LL_ROWS) {
+        const ptrdiff_t nb = r1 - b0 < XENTC_LL_ROWS ? r1 - b0 : XENTC_LL_ROWS;
+        const XT *blk = P + b0 * rs;
+        if (C == 1) {
+            /* binary: the row sum (1 - p) + p is 1 to within an ulp, never off */
+            const int64_t *yb = y + b0;
+            double bb = 0.0;
+            if (rs == 1) {
+#pragma omp simd reduction(+:bb)
+                for (ptrdiff_t k = 0; k < nb; k++) {
+                    double v = (double)blk[k];
+                    bb += XN(ll_outside)(v);
+                    g[k] = yb[k] != 0 ? v : 1.0 - v;
+                }
+            } else {
+#pragma omp simd reduction(+:bb)
+                for (ptrdiff_t k = 0; k < nb; k++) {
+                    double v = (double)blk[k * rs];
+                    bb += XN(ll_outside)(v);
+                    g[k] = yb[k] != 0 ? v : 1.0 - v;
+                }
+            }
+            bad += bb;
+        } else if (layout == XENTC_LL_BY_ROW) {
+            for (ptrdiff_t k = 0; k < nb; k++) {
+                const XT *row = blk + k * rs;
+                double rsum = 0.0, rb = 0.0;
+#pragma omp simd reduction(+:rsum, rb)
+                for (ptrdiff_t j = 0; j < C; j++) {
+                    double v = (double)row[j];
+                    rsum += v;
+                    rb += XN(ll_outside)(v);
+                }
+                bad += rb;
+                s[k] = rsum;
+            }
+        } else if (layout == XENTC_LL_FLAT) {
+            /* short contiguous rows: the range check runs over the block as one flat array,
+               the row sums column by column with strided loads from L1 */
+            double bb = 0.0;
+#pragma omp simd reduction(+:bb)
+            for (ptrdiff_t e = 0; e < nb * C; e++)
+                bb += XN(ll_outside)((double)blk[e]);
+            bad += bb;
+            if (C == 2) {
+#pragma omp simd
+                for (ptrdiff_t k = 0; k < nb; k++)
+                    s[k] = (double)blk[2 * k] + (double)blk[2 * k + 1];
+            } else {
+#pragma omp simd
+                for (ptrdiff_t k = 0; k < nb; k++)
+                    s[k] = (double)blk[k * C];
+                for (ptrdiff_t j = 1; j < C; j++) {
+#pragma omp simd
+                    for (ptrdiff_t k = 0; k < nb; k++)
+                        s[k] += (double)blk[k * C + j];
+                }
+            }
+        } else {
+            double bb = 0.0;
+            for (ptrdiff_t k = 0; k < nb; k++)
+                s[k] = 0.0;
+            for (ptrdiff_t j = 0; j < C; j++) {
+                const XT *col = blk + j * cs;
+#pragma omp simd reduction(+:bb)
+                for (ptrdiff_t k = 0; k < nb; k++) {
+                    double v = (double)col[k * rs];
+                    s[k] += v;
+                    bb += XN(ll_outside)(v);
+                }
+            }
+            bad += bb;
+        }
+        if (C != 1) {
+            double ob = 0.0;
+#pragma omp simd reduction(+:ob)
+            for (ptrdiff_t k = 0; k < nb; k++)
+                ob += __builtin_fabs(s[k] - 1.0) <= A->tol ? 0.0 : 1.0;
+            off += ob;
+            if (y != NULL)
+                for (ptrdiff_t k = 0; k < nb; k++)
+                    g[k] = (double)blk[k * rs + y[b0 + k] * cs];
+        }
+        if (y != NULL)
+            xm_cascade_add(&sum, XN(ll_block_loss)(weighted, g, weighted ? A->w + b0 : NULL,
+                                                   nb, A->lo, A->hi));
+    }
+    *n_bad = bad;
+    *n_off = off;
+    return xm_cascade_total(&sum);
+}
+
+/*
+ * Entry point: rows [r0, r1) of the problem A.  Returns the (weighted) loss sum, 0 when
+ * A->y is NULL (checks only); *n_bad receives the number of values outside [0, 1] and
+ * *n_off the number of rows whose sum is off (never in the binary mode).  Where n_bad is
+ * not 0 the sum is meaningless.
+ */
+XENTC_ENTRY double XN(log_loss_task)(const xentc_ll_args *A, ptrdiff_t r0, ptrdiff_t r1,
+                                     double *n_bad, double *n_off)
+{
+    const int weighted = A->w != NULL;
+    const ptrdiff_t C = A->n_cols;
+    const int layout = A->cs != 1 ? XENTC_LL_BY_COLUMN
+                       : C >= XENTC_LL_ROW_WISE_MIN ? XENTC_LL_BY_ROW
+                       : A->rs == C ? XENTC_LL_FLAT : XENTC_LL_BY_COLUMN;
+#define XN_LL_CASE(LAYOUT)                                                                  \
+    case LAYOUT:                                                                            \
+        return weighted ? XN(ll_task)(1, LAYOUT, A, r0, r1, n_bad, n_off)                   \
+                        : XN(ll_task)(0, LAYOUT, A, r0, r1, n_bad, n_off);
+    switch (layout) {
+        XN_LL_CASE(XENTC_LL_BY_ROW)
+        XN_LL_CASE(XENTC_LL_FLAT)
+        XN_LL_CASE(XENTC_LL_BY_COLUMN)
+    }
+#undef XN_LL_CASE
+    return 0.0;
+}
