@@ -2,7 +2,9 @@
 
 Public functions mirror their SciPy counterparts (same signatures, results and edge cases)
 and add an ``n_threads`` keyword; :mod:`xentc.reference` holds plain SciPy-based reference
-implementations to check against.
+implementations to check against.  ``xentc.neg_log_loss_scorer`` and
+``xentc.d2_log_loss_scorer`` are scikit-learn scorers on xentc's functions, and
+:func:`patch_sklearn` makes scikit-learn itself use them; scikit-learn is imported only then.
 """
 
 from ._binary import (
@@ -27,6 +29,7 @@ from ._losses import (
     sparse_softmax_cross_entropy_with_logits,
 )
 from ._metrics import InvalidParameterError, d2_log_loss_score, log_loss
+from ._sklearn import patch_sklearn, sklearn_is_patched, unpatch_sklearn
 from ._special import log_softmax, logsumexp, softmax
 from ._threads import openmp_enabled
 
@@ -55,7 +58,21 @@ __all__ = [
     "log_loss",
     "d2_log_loss_score",
     "InvalidParameterError",
+    "patch_sklearn",
+    "unpatch_sklearn",
+    "sklearn_is_patched",
     "openmp_enabled",
     "show_config",
     "__version__",
 ]
+
+
+def __getattr__(name):
+    # neg_log_loss_scorer and d2_log_loss_scorer are scikit-learn objects: made on access
+    # (a new one each time, as sklearn.metrics.get_scorer does), so that importing xentc
+    # does not import scikit-learn.  Not in __all__, for the same reason.
+    from . import _sklearn
+
+    if name in _sklearn.SCORER_ATTRIBUTES:
+        return _sklearn.new_scorer(_sklearn.SCORER_ATTRIBUTES[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
