@@ -11,9 +11,9 @@ depends on how many threads ran, so results are bit-identical for every ``n_thre
 
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
-from libc.string cimport memset
+from libc.string cimport memcmp, memcpy, memset
 from libc.math cimport fabs
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 import math
 
@@ -131,9 +131,9 @@ cdef extern from "xentc_kernels.h" nogil:
         double (*binary_task_f32)(const xentc_bin_args *, Py_ssize_t, Py_ssize_t, double *,
                                   double *) noexcept nogil
         double (*log_loss_task_f64)(const xentc_ll_args *, Py_ssize_t, Py_ssize_t, double *,
-                                    double *) noexcept nogil
+                                    double *, double *) noexcept nogil
         double (*log_loss_task_f32)(const xentc_ll_args *, Py_ssize_t, Py_ssize_t, double *,
-                                    double *) noexcept nogil
+                                    double *, double *) noexcept nogil
 
     const xentc_kernel_table *xentc_kt
     int xentc_level
@@ -614,16 +614,16 @@ def binary_loss(int mode, const floating[:, :] x, const floating[:, :] t, w, pw,
 def log_loss_rows(const floating[:, :] p, const int64_t[::1] y, const double[::1] w,
                   double lo, double hi, double tol, int n_threads):
     """One pass over the (N, C) probabilities p (any strides; C == 1: binary, p holds the
-    second class's probability): y the class codes (validated by the caller: in [0, C), or
-    {0, 1} when binary; empty for the checks alone when C > 1), w the sample weights or
-    empty.  Returns (sum of w_i * -log(clip(p[i, y_i], lo, hi)), number of values outside
-    [0, 1] or NaN, number of rows whose sum is further than tol from 1).  The sum is formed
-    over fixed tasks added in a fixed order: it does not depend on n_threads, and is
-    meaningless where values are outside [0, 1]."""
+    second class's probability): y the class codes (in [0, C), or {0, 1} when binary; empty
+    for the checks alone when C > 1), w the sample weights or empty.  Returns (sum of
+    w_i * -log(clip(p[i, y_i], lo, hi)), number of values outside [0, 1] or NaN, number of
+    rows whose sum is further than tol from 1, number of codes out of range).  The sum is
+    formed over fixed tasks added in a fixed order: it does not depend on n_threads, and is
+    meaningless where values or codes are out of range."""
     cdef Py_ssize_t n_rows = p.shape[0], n_cols = p.shape[1]
     cdef xentc_ll_args args
     if n_rows == 0:
-        return 0.0, 0, 0
+        return 0.0, 0, 0, 0
     args.p = &p[0, 0]
     args.rs = p.strides[0] // <Py_ssize_t>sizeof(floating)
     args.cs = p.strides[1] // <Py_ssize_t>sizeof(floating)
@@ -637,12 +637,12 @@ def log_loss_rows(const floating[:, :] p, const int64_t[::1] y, const double[::1
         raise ValueError("the binary mode needs the class codes")
     cdef Py_ssize_t rows = TASK_ELEMENTS // n_cols if n_cols < TASK_ELEMENTS else 1
     cdef Py_ssize_t n_tasks = (n_rows + rows - 1) // rows
-    cdef double *part = <double *>malloc(3 * n_tasks * sizeof(double))
+    cdef double *part = <double *>malloc(4 * n_tasks * sizeof(double))
     if part == NULL:
         raise MemoryError()
     cdef Py_ssize_t k, r0, r1
     cdef xm_cascade total
-    cdef double n_bad = 0.0, n_off = 0.0
+    cdef double n_bad = 0.0, n_off = 0.0, n_bad_code = 0.0
     with nogil:
         for k in prange(n_tasks, schedule="static", num_threads=n_threads,
                         use_threads_if=_use_threads(n_tasks, n_rows * n_cols, n_threads)):
@@ -650,17 +650,120 @@ def log_loss_rows(const floating[:, :] p, const int64_t[::1] y, const double[::1
             r1 = r0 + rows if r0 + rows < n_rows else n_rows
             if floating is double:
                 part[k] = xentc_kt.log_loss_task_f64(&args, r0, r1, &part[n_tasks + k],
-                                                     &part[2 * n_tasks + k])
+                                                     &part[2 * n_tasks + k],
+                                                     &part[3 * n_tasks + k])
             else:
                 part[k] = xentc_kt.log_loss_task_f32(&args, r0, r1, &part[n_tasks + k],
-                                                     &part[2 * n_tasks + k])
+                                                     &part[2 * n_tasks + k],
+                                                     &part[3 * n_tasks + k])
         xm_cascade_init(&total)
         for k in range(n_tasks):
             xm_cascade_add(&total, part[k])
             n_bad += part[n_tasks + k]
             n_off += part[2 * n_tasks + k]
+            n_bad_code += part[3 * n_tasks + k]
     free(part)
-    return xm_cascade_total(&total), int(n_bad), int(n_off)
+    return xm_cascade_total(&total), int(n_bad), int(n_off), int(n_bad_code)
+
+
+# --------------------------------------------------------------------------------------------
+# Label factorisation (hash table, order of first appearance)
+# --------------------------------------------------------------------------------------------
+
+cdef inline uint64_t _record_hash(const unsigned char *r, Py_ssize_t width) noexcept nogil:
+    cdef uint64_t h = <uint64_t>width * 0x9E3779B97F4A7C15ULL, word
+    cdef Py_ssize_t k = 0
+    while k + 8 <= width:
+        memcpy(&word, r + k, 8)
+        h = (h ^ word) * 0x9E3779B97F4A7C15ULL
+        h ^= h >> 29
+        k += 8
+    if k < width:
+        word = 0
+        memcpy(&word, r + k, width - k)
+        h = (h ^ word) * 0x9E3779B97F4A7C15ULL
+        h ^= h >> 29
+    return h ^ (h >> 32)
+
+
+def factorize_records(const unsigned char[:, ::1] records):
+    """Distinct rows of an (N, width) byte matrix (fixed-width strings viewed as bytes), in
+    order of first appearance: returns (first, codes), first[u] the row where distinct row u
+    first occurs, codes[i] (int64) the distinct row of row i.  O(N width), one hash table."""
+    cdef Py_ssize_t n = records.shape[0], width = records.shape[1]
+    codes = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] cv = codes
+    cdef Py_ssize_t cap = 64, n_uniq = 0, i, slot, u, k, grown
+    cdef int64_t *table = <int64_t *>malloc(cap * sizeof(int64_t))
+    cdef int64_t *first = <int64_t *>malloc((cap // 2 + 1) * sizeof(int64_t))
+    cdef int64_t *tmp
+    cdef const unsigned char *base = &records[0, 0] if n > 0 and width > 0 else NULL
+    if table == NULL or first == NULL:
+        free(table)
+        free(first)
+        raise MemoryError()
+    memset(table, 0xff, cap * sizeof(int64_t))
+    cdef bint failed = False
+    with nogil:
+        for i in range(n):
+            slot = _record_hash(base + i * width, width) & (cap - 1)
+            while True:
+                u = table[slot]
+                if u < 0:
+                    table[slot] = n_uniq
+                    first[n_uniq] = i
+                    cv[i] = n_uniq
+                    n_uniq += 1
+                    break
+                if width == 0 or memcmp(base + first[u] * width, base + i * width, width) == 0:
+                    cv[i] = u
+                    break
+                slot = (slot + 1) & (cap - 1)
+            if 2 * n_uniq > cap:  # keep the load at most 1/2: double and rehash
+                free(table)
+                cap *= 2
+                table = <int64_t *>malloc(cap * sizeof(int64_t))
+                tmp = <int64_t *>malloc((cap // 2 + 1) * sizeof(int64_t))
+                if table == NULL or tmp == NULL:
+                    failed = True
+                    free(tmp)
+                    break
+                memcpy(tmp, first, n_uniq * sizeof(int64_t))
+                free(first)
+                first = tmp
+                memset(table, 0xff, cap * sizeof(int64_t))
+                for u in range(n_uniq):
+                    slot = _record_hash(base + first[u] * width, width) & (cap - 1)
+                    while table[slot] >= 0:
+                        slot = (slot + 1) & (cap - 1)
+                    table[slot] = u
+    free(table)
+    if failed:
+        free(first)
+        raise MemoryError()
+    first_rows = np.empty(n_uniq, dtype=np.int64)
+    for u in range(n_uniq):
+        first_rows[u] = first[u]
+    free(first)
+    return first_rows, codes
+
+
+def factorize_objects(objects):
+    """The same for a 1-D object array of hashable values: (first, codes) by a dict."""
+    cdef Py_ssize_t n = len(objects), i
+    codes = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] cv = codes
+    cdef dict seen = {}
+    first = []
+    for i in range(n):
+        v = objects[i]
+        u = seen.get(v)
+        if u is None:
+            u = len(first)
+            seen[v] = u
+            first.append(i)
+        cv[i] = u
+    return np.asarray(first, dtype=np.int64), codes
 
 
 # --------------------------------------------------------------------------------------------

@@ -376,8 +376,10 @@ typedef struct {
     double (*binary_task_f32)(const xentc_bin_args *, ptrdiff_t, ptrdiff_t, double *, double *);
     void (*check_targets_i64)(const int64_t *, ptrdiff_t, int64_t, int64_t, int64_t,
                               const double *, ptrdiff_t *, ptrdiff_t *, double *);
-    double (*log_loss_task_f64)(const xentc_ll_args *, ptrdiff_t, ptrdiff_t, double *, double *);
-    double (*log_loss_task_f32)(const xentc_ll_args *, ptrdiff_t, ptrdiff_t, double *, double *);
+    double (*log_loss_task_f64)(const xentc_ll_args *, ptrdiff_t, ptrdiff_t, double *, double *,
+                                double *);
+    double (*log_loss_task_f32)(const xentc_ll_args *, ptrdiff_t, ptrdiff_t, double *, double *,
+                                double *);
 } xentc_kernel_table;
 
 #define XENTC_TABLE(sfx) {                                                                  \

@@ -6,7 +6,8 @@
  *   - counts the values outside [0, 1] (NaN included), which the caller turns into
  *     scikit-learn's errors;
  *   - counts the rows whose sum (in double) is further than tol from 1 (the UserWarning);
- *   - sums w_i * -log(clip(P[i, y_i], lo, hi)) in double, y_i the class code of row i.
+ *   - sums w_i * -log(clip(P[i, y_i], lo, hi)) in double, y_i the class code of row i,
+ *     and counts the codes out of range (so that the caller need not check them first).
  * With n_cols == 1 the problem is binary: P holds the probability of the second class and
  * the first class's is 1 - p, formed in double (exact for float32 input); y is then needed
  * even for the checks alone.  Rows are processed
@@ -47,13 +48,14 @@ XM_INLINE double XN(ll_block_loss)(const int weighted, const double *restrict g,
 }
 
 XM_INLINE double XN(ll_task)(const int weighted, const int layout, const xentc_ll_args *A,
-                             ptrdiff_t r0, ptrdiff_t r1, double *n_bad, double *n_off)
+                             ptrdiff_t r0, ptrdiff_t r1, double *n_bad, double *n_off,
+                             double *n_bad_code)
 {
     const XT *P = (const XT *)A->p;
     const ptrdiff_t rs = A->rs, cs = A->cs, C = A->n_cols;
     const int64_t *y = A->y;
     double g[XENTC_LL_ROWS], s[XENTC_LL_ROWS];
-    double bad = 0.0, off = 0.0;
+    double bad = 0.0, off = 0.0, bad_code = 0.0;
     xm_cascade sum;
     xm_cascade_init(&sum);
     for (ptrdiff_t b0 = r0; b0 < r1; b0 += XENTC_LL_ROWS) {
@@ -62,23 +64,26 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const xentc_l
         if (C == 1) {
             /* binary: the row sum (1 - p) + p is 1 to within an ulp, never off */
             const int64_t *yb = y + b0;
-            double bb = 0.0;
+            double bb = 0.0, bc = 0.0;
             if (rs == 1) {
-#pragma omp simd reduction(+:bb)
+#pragma omp simd reduction(+:bb, bc)
                 for (ptrdiff_t k = 0; k < nb; k++) {
                     double v = (double)blk[k];
                     bb += XN(ll_outside)(v);
+                    bc += (uint64_t)yb[k] > 1 ? 1.0 : 0.0;
                     g[k] = yb[k] != 0 ? v : 1.0 - v;
                 }
             } else {
-#pragma omp simd reduction(+:bb)
+#pragma omp simd reduction(+:bb, bc)
                 for (ptrdiff_t k = 0; k < nb; k++) {
                     double v = (double)blk[k * rs];
                     bb += XN(ll_outside)(v);
+                    bc += (uint64_t)yb[k] > 1 ? 1.0 : 0.0;
                     g[k] = yb[k] != 0 ? v : 1.0 - v;
                 }
             }
             bad += bb;
+            bad_code += bc;
         } else if (layout == XENTC_LL_BY_ROW) {
             for (ptrdiff_t k = 0; k < nb; k++) {
                 const XT *row = blk + k * rs;
@@ -135,9 +140,17 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const xentc_l
             for (ptrdiff_t k = 0; k < nb; k++)
                 ob += __builtin_fabs(s[k] - 1.0) <= A->tol ? 0.0 : 1.0;
             off += ob;
-            if (y != NULL)
-                for (ptrdiff_t k = 0; k < nb; k++)
-                    g[k] = (double)blk[k * rs + y[b0 + k] * cs];
+            if (y != NULL) {
+                /* a code outside [0, C) is counted and reads column 0 instead */
+                double bc = 0.0;
+                for (ptrdiff_t k = 0; k < nb; k++) {
+                    uint64_t c = (uint64_t)y[b0 + k];
+                    int ok = c < (uint64_t)C;
+                    bc += ok ? 0.0 : 1.0;
+                    g[k] = (double)blk[k * rs + (ptrdiff_t)(ok ? c : 0) * cs];
+                }
+                bad_code += bc;
+            }
         }
         if (y != NULL)
             xm_cascade_add(&sum, XN(ll_block_loss)(weighted, g, weighted ? A->w + b0 : NULL,
@@ -145,17 +158,19 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const xentc_l
     }
     *n_bad = bad;
     *n_off = off;
+    *n_bad_code = bad_code;
     return xm_cascade_total(&sum);
 }
 
 /*
  * Entry point: rows [r0, r1) of the problem A.  Returns the (weighted) loss sum, 0 when
- * A->y is NULL (checks only); *n_bad receives the number of values outside [0, 1] and
- * *n_off the number of rows whose sum is off (never in the binary mode).  Where n_bad is
- * not 0 the sum is meaningless.
+ * A->y is NULL (checks only); *n_bad receives the number of values outside [0, 1], *n_off
+ * the number of rows whose sum is off (never in the binary mode) and *n_bad_code the number
+ * of codes outside [0, n_cols) ([0, 1] when binary; such rows read column 0).  Where n_bad
+ * or n_bad_code is not 0 the sum is meaningless.
  */
 XENTC_ENTRY double XN(log_loss_task)(const xentc_ll_args *A, ptrdiff_t r0, ptrdiff_t r1,
-                                     double *n_bad, double *n_off)
+                                     double *n_bad, double *n_off, double *n_bad_code)
 {
     const int weighted = A->w != NULL;
     const ptrdiff_t C = A->n_cols;
@@ -164,8 +179,8 @@ XENTC_ENTRY double XN(log_loss_task)(const xentc_ll_args *A, ptrdiff_t r0, ptrdi
                        : A->rs == C ? XENTC_LL_FLAT : XENTC_LL_BY_COLUMN;
 #define XN_LL_CASE(LAYOUT)                                                                  \
     case LAYOUT:                                                                            \
-        return weighted ? XN(ll_task)(1, LAYOUT, A, r0, r1, n_bad, n_off)                   \
-                        : XN(ll_task)(0, LAYOUT, A, r0, r1, n_bad, n_off);
+        return weighted ? XN(ll_task)(1, LAYOUT, A, r0, r1, n_bad, n_off, n_bad_code)       \
+                        : XN(ll_task)(0, LAYOUT, A, r0, r1, n_bad, n_off, n_bad_code);
     switch (layout) {
         XN_LL_CASE(XENTC_LL_BY_ROW)
         XN_LL_CASE(XENTC_LL_FLAT)

@@ -3,8 +3,9 @@ its one-hot matrix: the sorted classes and one integer code per sample.
 
 The checks, their order and their messages follow ``sklearn.utils.multiclass.type_of_target``,
 ``unique_labels`` and ``sklearn.metrics._classification._one_hot_encoding_multiclass_target``;
-scikit-learn itself is not imported.  Integer and boolean labels are encoded in O(N) with a
-count of the values (no sort) when their range is small, everything else through a sort.
+scikit-learn itself is not imported.  Labels are encoded in O(N) without a sort of the
+samples: integers and booleans by counting their values (when their range is small),
+strings and other objects with a hash table; only the distinct values are sorted.
 """
 
 import numbers
@@ -12,6 +13,8 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
+
+from . import _core
 
 __all__ = ["Target", "encode_target", "num_samples", "assert_all_finite"]
 
@@ -26,11 +29,20 @@ class Target:
     ``pending`` holds the UserWarning messages to emit once the probabilities have passed
     their checks (scikit-learn checks the probabilities first)."""
 
-    def __init__(self, classes, codes=None, indicator=None, pending=()):
+    def __init__(self, classes, codes=None, indicator=None, pending=(), unchecked=None):
         self.classes = classes
         self.codes = codes
         self.indicator = indicator
         self.pending = list(pending)
+        # (y_true, labels) when the codes are the labels themselves, not yet checked against
+        # [0, len(classes)): the kernel counts those out of range
+        self.unchecked = unchecked
+
+    def raise_if_undeclared(self):
+        """The error for labels of y_true that are not classes, if the codes were unchecked
+        and some are out of range."""
+        if self.unchecked is not None and not _in_range(self.codes, self.classes.size):
+            _raise_undeclared(*self.unchecked)
 
     def emit_pending(self, stacklevel):
         for message in self.pending:
@@ -105,15 +117,60 @@ def _all_numeric_columns(frame):
         return False
 
 
-def _unique(a):
-    """Sorted unique values of a label array (integers by counting when their span is small)."""
-    span = _int_span(a) if a.ndim == 1 else None
-    if span is None:
-        return np.unique(a)
-    lo, hi, shifted = span
-    present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
-    values = present + lo
-    return values.astype(np.uint8).view(np.bool_) if a.dtype == np.bool_ else values.astype(a.dtype)
+class _Labels:
+    """A label array with its sorted distinct values and, for 1-D (or one-column) arrays, the
+    index of each element among them, computed once: integers and booleans by counting their
+    values (when their span is small), strings and objects with a hash table, other dtypes
+    by ``np.unique``."""
+
+    def __init__(self, a):
+        self.a = a
+        self._unique = self._inverse = None
+
+    def unique(self):
+        if self._unique is None:
+            self._factorize()
+        return self._unique
+
+    def inverse(self):
+        if self._inverse is None:
+            self._factorize()
+        return self._inverse
+
+    def _factorize(self):
+        a = self.a
+        if a.ndim == 2 and a.shape[1] == 1:
+            a = a.reshape(-1)
+        if a.ndim != 1:
+            self._unique = np.unique(a)
+            return
+        span = _int_span(a)
+        if span is not None:
+            lo, hi, shifted = span
+            present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+            values = present + lo
+            self._unique = (values.astype(np.uint8).view(np.bool_) if a.dtype == np.bool_
+                            else values.astype(a.dtype))
+            if lo == 0 and present.size == hi + 1:
+                self._inverse = shifted  # the values are their own indices
+            else:
+                table = np.full(hi - lo + 1, -1, np.int64)
+                table[present] = np.arange(present.size)
+                self._inverse = table[shifted]
+            return
+        if a.dtype.kind in "US" and a.size and a.itemsize:
+            records = np.ascontiguousarray(a).view(np.uint8).reshape(a.size, a.itemsize)
+            first, codes = _core.factorize_records(records)
+        elif a.dtype == object:
+            first, codes = _core.factorize_objects(a)
+        else:
+            self._unique, self._inverse = np.unique(a, return_inverse=True)
+            return
+        distinct = a[first]
+        order = np.argsort(distinct, kind="stable")
+        rank = np.empty(order.size, np.int64)
+        rank[order] = np.arange(order.size)
+        self._unique, self._inverse = distinct[order], rank[codes]
 
 
 def _int_span(a, extra=None):
@@ -146,16 +203,18 @@ def _is_integral(values):
         return bool(np.all(values == values.astype(np.int64)))
 
 
-def target_type(y_raw, y=None, input_name=""):
-    """``sklearn.utils.multiclass.type_of_target`` for NumPy-convertible inputs.  ``y`` is
-    ``y_raw`` already converted by ``as_array``, if at hand."""
+def target_type(y_raw, labels=None, input_name=""):
+    """``sklearn.utils.multiclass.type_of_target`` for NumPy-convertible inputs, except that
+    "binary" targets are reported as "multiclass".  ``labels`` is
+    ``_Labels(as_array(y_raw))``, if at hand."""
     if not ((isinstance(y_raw, Sequence) or hasattr(y_raw, "__array__"))
             and not isinstance(y_raw, str)):
         raise ValueError(f"Expected array-like (array or non-string sequence), got {y_raw!r}")
     if type(y_raw).__name__ in ("SparseSeries", "SparseArray"):
         raise ValueError("y cannot be class 'SparseSeries' or 'SparseArray'")
-    if y is None:
-        y = as_array(y_raw)
+    if labels is None:
+        labels = _Labels(as_array(y_raw))
+    y = labels.a
     if _is_multilabel(y):
         return "multilabel-indicator"
     first = y[0] if y.ndim >= 1 and y.shape[0] else None
@@ -181,44 +240,49 @@ def target_type(y_raw, y=None, input_name=""):
     if y.dtype.kind == "f" and not _is_integral(y):
         assert_all_finite(y, input_name)
         return "continuous" + suffix
-    if _unique(y).shape[0] > 2 or (y.ndim == 2 and len(first) > 1):
-        return "multiclass" + suffix
-    return "binary"
+    # scikit-learn tells "binary" from "multiclass" by the number of distinct values; nothing
+    # here depends on the difference, so both are "multiclass" (and y is not read again)
+    return "multiclass" + suffix
 
 
-def _unique_labels(y_raw, y, kind):
+def _unique_labels(y_raw, labels, kind):
     """``sklearn.utils.multiclass.unique_labels`` of one target of type ``kind``."""
     if kind == "multilabel-indicator":
-        return np.arange(y.shape[1])
+        return np.arange(labels.a.shape[1])
     if kind not in ("binary", "multiclass"):
         raise ValueError(f"Unknown label type: {(y_raw,)!r}")
-    values = set(_unique(y)) if hasattr(y_raw, "__array__") else set(y_raw)
+    if hasattr(y_raw, "__array__"):
+        classes = labels.unique()
+        if classes.dtype != object:
+            return classes  # sorted, of the labels' dtype, as np.asarray(sorted(set(...)))
+        values = set(classes)
+    else:
+        values = set(y_raw)
     if len({isinstance(v, str) for v in values}) > 1:
         raise ValueError(
             f"Mix of label input types (string and number); Got {np.unique(y_raw)}."
         )
-    if hasattr(y_raw, "__array__") and y.dtype.kind in "biuf":
-        return _unique(y)  # already sorted and of y's dtype, as np.asarray(sorted(...)) is
     return np.asarray(sorted(values))
 
 
 def _fit_classes(y_raw):
-    """``LabelBinarizer().fit(y_raw).classes_`` and the target type."""
-    y = as_array(y_raw)
-    kind = target_type(y_raw, y, input_name="y")
+    """``LabelBinarizer().fit(y_raw).classes_``, the target type and the labels."""
+    labels = _Labels(as_array(y_raw))
+    kind = target_type(y_raw, labels, input_name="y")
     if "multioutput" in kind:
         raise ValueError("Multioutput target data is not supported with label binarization")
     if num_samples(y_raw) == 0:
         raise ValueError(f"y has 0 samples: {y_raw!r}")
-    return _unique_labels(y_raw, y, kind), kind, y
+    return _unique_labels(y_raw, labels, kind), kind, labels
 
 
-def _codes(y, classes):
-    """The index of each of ``y``'s values in the sorted ``classes``; -1 where a value is not
-    a class."""
-    if classes.dtype.kind in "biu":
-        span = _int_span(y, classes.astype(np.int64))
-        if span is not None:
+def _codes(labels, classes):
+    """The index of each label (a 1-D or one-column array) in the sorted ``classes``; -1
+    where a label is not a class."""
+    a = labels.a.reshape(-1)
+    if labels._inverse is None and classes.dtype.kind in "biu":
+        span = _int_span(a, classes.astype(np.int64))
+        if span is not None:  # one table lookup, no pass to find the labels' own values
             lo, hi, shifted = span
             k = classes.size
             if lo == 0 and hi < k and classes[0] == 0 and classes[-1] == k - 1:
@@ -226,12 +290,26 @@ def _codes(y, classes):
             table = np.full(hi - lo + 1, -1, np.int64)
             table[classes.astype(np.int64) - lo] = np.arange(k)
             return table[shifted]
+    distinct = labels.unique()
+    if distinct is classes:
+        return labels.inverse()
     try:
-        idx = np.searchsorted(classes, y)
-        found = np.take(classes, np.minimum(idx, classes.size - 1)) == y
+        pos = np.searchsorted(classes, distinct)
+        found = np.take(classes, np.minimum(pos, classes.size - 1)) == distinct
     except TypeError:  # labels of another kind (strings against numbers)
-        return np.full(y.shape[0], -1, np.int64)
-    return np.where(found, idx, -1).astype(np.int64, copy=False)
+        return np.full(a.shape[0], -1, np.int64)
+    return np.where(found, pos, -1).astype(np.int64)[labels.inverse()]
+
+
+def _in_range(codes, k):
+    return bool(((codes >= 0) & (codes < k)).all())
+
+
+def _raise_undeclared(y_true, labels):
+    undeclared = set(y_true) - set(labels)
+    raise ValueError(
+        f"y_true contains values {undeclared} not belonging to the passed labels {labels}."
+    )
 
 
 def encode_target(y_true, labels):
@@ -246,19 +324,22 @@ def encode_target(y_true, labels):
                 f"lexicographically. Pass the ordered labels={classes.tolist()} and ensure "
                 "that the columns of y_prob correspond to this ordering."
             )
-        y = as_array(y_true)
-        codes = None
-        if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
-            codes = _codes(y.reshape(-1), classes)
-            missing = bool((codes < 0).any())
-        else:
-            missing = not bool(np.all(np.isin(y, as_array(labels))))
-        if missing:
-            undeclared = set(y_true) - set(labels)
-            raise ValueError(
-                f"y_true contains values {undeclared} not belonging to the passed labels "
-                f"{labels}."
-            )
+        y = _Labels(as_array(y_true))
+        codes = unchecked = None
+        one_column = y.a.ndim == 1 or (y.a.ndim == 2 and y.a.shape[1] == 1)
+        k = classes.size
+        if (one_column and k >= 2 and y.a.dtype.kind in "iu" and classes.dtype.kind in "iu"
+                and classes[0] == 0 and classes[-1] == k - 1):
+            # integer labels against the classes 0..k-1 are their own codes: no pass here,
+            # the kernel counts those out of range
+            codes = y.a.reshape(-1).astype(np.int64, copy=False)
+            unchecked = (y_true, labels)
+        elif one_column:
+            codes = _codes(y, classes)
+            if not _in_range(codes, k):
+                _raise_undeclared(y_true, labels)
+        elif not np.all(np.isin(y.a, as_array(labels))):
+            _raise_undeclared(y_true, labels)
         kind = "multiclass"
     else:
         classes, kind, y = _fit_classes(y_true)
@@ -277,13 +358,14 @@ def encode_target(y_true, labels):
     if y_kind == "multilabel-indicator":
         if kind != "multilabel-indicator":
             raise ValueError("The object was not fitted with multilabel input.")
-        return Target(classes, indicator=y, pending=pending)
-    if not isinstance(y_true, list):
-        assert_all_finite(y, "y") if y.dtype.kind == "f" else None
+        return Target(classes, indicator=y.a, pending=pending)
+    if not isinstance(y_true, list) and y.a.dtype.kind == "f":
+        assert_all_finite(y.a, "y")
     if "multioutput" in y_kind:
         raise ValueError("Multioutput target data is not supported with label binarization")
     if y_kind == "unknown":
         raise ValueError("The type of target data is not known")
     if codes is None:
-        codes = _codes(y.reshape(-1), classes)
-    return Target(classes, codes=codes, pending=pending)
+        codes = _codes(y, classes)
+    return Target(classes, codes=codes, pending=pending,
+                  unchecked=unchecked if labels is not None else None)

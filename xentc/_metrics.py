@@ -182,6 +182,7 @@ class _Scored:
         if n_classes != n_cols:
             _check_probability_values(p)
             target.emit_pending(stacklevel)
+            target.raise_if_undeclared()
             if _rows_off(P, tol):
                 _warn_row_sums(stacklevel)
             if labels is None:
@@ -198,16 +199,18 @@ class _Scored:
         empty_w = np.empty(0, np.float64)
         if target.codes is not None:
             codes = target.codes
-            total, n_bad, n_off = _core.log_loss_rows(
+            total, n_bad, n_off, n_bad_code = _core.log_loss_rows(
                 kernel_p, codes, empty_w if w is None else w, self.lo, self.hi, tol, n_threads)
         else:  # multilabel indicator: the kernel checks P, the loss is summed here by blocks
             checks_codes = np.zeros(n, np.int64) if P.shape[1] == 1 else np.empty(0, np.int64)
-            _, n_bad, n_off = _core.log_loss_rows(kernel_p, checks_codes, empty_w, self.lo,
-                                                  self.hi, tol, n_threads)
+            _, n_bad, n_off, n_bad_code = _core.log_loss_rows(
+                kernel_p, checks_codes, empty_w, self.lo, self.hi, tol, n_threads)
             total = 0.0 if n_bad else self._indicator_sum(P, target.indicator, w)
         if n_bad:
             _check_probability_values(p)
         target.emit_pending(stacklevel)
+        if n_bad_code:
+            target.raise_if_undeclared()
         if n_off:
             _warn_row_sums(stacklevel)
         self.total, self.weights, self.target, self.n = total, w, target, n

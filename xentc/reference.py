@@ -38,6 +38,8 @@ __all__ = [
     "binary_cross_entropy_with_logits_and_grad",
     "sigmoid_cross_entropy_with_logits",
     "weighted_cross_entropy_with_logits",
+    "log_loss",
+    "d2_log_loss_score",
 ]
 
 
@@ -436,3 +438,49 @@ def weighted_cross_entropy_with_logits(labels, logits, pos_weight):
     """TensorFlow's per-element weighted sigmoid cross-entropy."""
     return binary_cross_entropy_with_logits(logits, labels, reduction="none",
                                             pos_weight=pos_weight)
+
+
+def _one_hot_and_probabilities(y_true, y_proba, labels):
+    """scikit-learn's dense encoding: the (N, K) 0/1 matrix of y_true against the sorted
+    classes (a 2-D 0/1 y_true is used as is), and y_proba as float64 (N, K) clipped at the
+    epsilon of its own floating dtype (float64 for other dtypes)."""
+    p = np.asarray(y_proba)
+    if p.dtype.kind != "f" or p.dtype.itemsize > 8:
+        p = p.astype(np.float64)
+    eps = np.finfo(p.dtype).eps
+    hi = float(p.dtype.type(1) - p.dtype.type(eps))
+    p = p.astype(np.float64)
+    if p.ndim == 1 or p.shape[1] == 1:
+        p = p.reshape(-1, 1)
+        p = np.concatenate([1.0 - p, p], axis=1)
+    y = np.asarray(y_true)
+    if y.ndim == 2 and y.shape[1] > 1:
+        t = y.astype(np.float64)
+    else:
+        y = y.reshape(-1)
+        classes = np.unique(y if labels is None else np.asarray(labels))
+        t = (y[:, None] == classes[None, :]).astype(np.float64)
+    return t, np.clip(p, float(eps), hi)
+
+
+def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None):
+    """``sklearn.metrics.log_loss`` the way scikit-learn computes it (one-hot matrix,
+    ``-sum(t log clip(p))`` per row, ``np.average``), in float64; validation, warnings and
+    errors are left to xentc.log_loss."""
+    t, p = _one_hot_and_probabilities(y_true, y_proba, labels)
+    loss = -np.where(t == 0, 0.0, t * np.log(p)).sum(axis=1)
+    if not normalize:
+        return float(np.dot(loss, sample_weight) if sample_weight is not None else loss.sum())
+    return float(np.average(loss, weights=sample_weight))
+
+
+def d2_log_loss_score(y_true, y_proba, *, sample_weight=None, labels=None):
+    """``sklearn.metrics.d2_log_loss_score``: ``1 - LL(y_proba) / LL(null)``, both summed, the
+    null model predicting the (weighted) class frequencies of ``y_true`` (float64)."""
+    t, p = _one_hot_and_probabilities(y_true, y_proba, labels)
+    w = np.ones(t.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    null = np.clip(np.average(t, axis=0, weights=w), np.finfo(np.float64).eps,
+                   1.0 - np.finfo(np.float64).eps)
+    ll = -np.where(t == 0, 0.0, t * np.log(p)).sum(axis=1) @ w
+    ll_null = -np.where(t == 0, 0.0, t * np.log(null)).sum(axis=1) @ w
+    return float(1.0 - ll / ll_null)
