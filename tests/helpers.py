@@ -105,7 +105,7 @@ def snapshot(obj):
 
 def assert_unchanged(before, after):
     """An argument equals its snapshot: same type, dtype, shape and values (NaN == NaN)."""
-    if hasattr(after, "equals") and hasattr(after, "dtypes"):      # pandas Series/DataFrame
+    if type(after).__module__.startswith("pandas"):     # Series, DataFrame, Index, Categorical
         assert after.equals(before), "a pandas argument was modified"
         return
     if isinstance(after, np.ndarray):
@@ -126,12 +126,13 @@ def assert_unchanged(before, after):
     assert after == before
 
 
-def assert_same_outcome(ours, theirs, *, rtol, scale=None, d2=False, messages=True,
-                        ignore=()):
+def assert_same_outcome(ours, theirs, *, rtol, atol=0.0, scale=None, d2=False,
+                        messages=True, ignore=()):
     """ours (xentc) did exactly what theirs (scikit-learn) did.
 
     - Both returned: ours is a Python float within ``rtol`` of theirs, relative to
-      ``max(|theirs|, scale)`` (``scale`` covers sums that cancel, e.g. negative weights);
+      ``max(|theirs|, scale)`` (``scale`` covers sums that cancel, e.g. negative weights),
+      plus ``atol``;
       for a D² score (``d2=True``) the error of ``1 - a/b`` is relative to ``|1 - theirs|``.
       NaN matches NaN.
     - Both raised: the same exception class name, the same membership of the built-in
@@ -168,4 +169,5 @@ def assert_same_outcome(ours, theirs, *, rtol, scale=None, d2=False, messages=Tr
         return
     ref = abs(1.0 - b) if d2 else abs(b)
     ref = max(ref, scale or 0.0)
-    assert abs(a - b) <= rtol * ref, f"|diff| = {abs(a - b):.3g} > {rtol:g}·{ref:.6g}" + context
+    assert abs(a - b) <= rtol * ref + atol, \
+        f"|diff| = {abs(a - b):.3g} > {rtol:g}·{ref:.6g} + {atol:.3g}" + context
