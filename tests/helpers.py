@@ -1,5 +1,10 @@
 """Numerical helpers for xentc's tests (importable as `helpers`: pyproject sets pythonpath)."""
 
+import copy
+import dataclasses
+import math
+import warnings
+
 import numpy as np
 
 DTYPES = [np.float32, np.float64]
@@ -56,3 +61,113 @@ def layouts(base):
     ro = np.array(base)
     ro.flags.writeable = False
     yield "read_only", ro
+
+
+# --- log_loss: running a metric and comparing what happened (test_log_loss*.py) ------------
+
+# the exception classes an error is checked against (besides its class name and message)
+_ERROR_BASES = (ValueError, TypeError, IndexError, ZeroDivisionError, KeyError, RuntimeError)
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What one call did: its return value or the exception it raised, and every warning it
+    emitted, in order, as (category, message)."""
+
+    value: object
+    error: BaseException | None
+    warnings: list
+
+    def describe(self):
+        what = (f"raised {type(self.error).__name__}({str(self.error)!r})" if self.error
+                else f"returned {self.value!r}")
+        return f"{what}, warned {[(c.__name__, m) for c, m in self.warnings]}"
+
+
+def outcome(func, *args, **kwargs):
+    """Call func recording every warning (all shown, none turned into errors) and any
+    exception (Exception subclasses only: a KeyboardInterrupt still stops the run)."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        try:
+            value, error = func(*args, **kwargs), None
+        except Exception as exc:  # noqa: BLE001 - the exception is the outcome
+            value, error = None, exc
+    return Outcome(value, error, [(w.category, str(w.message)) for w in record])
+
+
+def snapshot(obj):
+    """A deep copy of a call argument, to check later that the call did not modify it."""
+    if isinstance(obj, np.memmap):
+        return np.array(obj)
+    return copy.deepcopy(obj)
+
+
+def assert_unchanged(before, after):
+    """An argument equals its snapshot: same type, dtype, shape and values (NaN == NaN)."""
+    if type(after).__module__.startswith("pandas"):     # Series, DataFrame, Index, Categorical
+        assert after.equals(before), "a pandas argument was modified"
+        return
+    if isinstance(after, np.ndarray):
+        assert after.dtype == before.dtype and after.shape == before.shape
+        if after.dtype.kind in "fc":
+            np.testing.assert_array_equal(after, before)
+        else:
+            assert np.array_equal(after, before), "an array argument was modified"
+        return
+    if isinstance(after, (list, tuple)):
+        assert type(after) is type(before) and len(after) == len(before)
+        for a, b in zip(after, before, strict=True):
+            assert_unchanged(b, a)
+        return
+    if isinstance(after, float) and math.isnan(after):
+        assert isinstance(before, float) and math.isnan(before)
+        return
+    assert after == before
+
+
+def assert_same_outcome(ours, theirs, *, rtol, atol=0.0, scale=None, d2=False,
+                        messages=True, ignore=()):
+    """ours (xentc) did exactly what theirs (scikit-learn) did.
+
+    - Both returned: ours is a Python float within ``rtol`` of theirs, relative to
+      ``max(|theirs|, scale)`` (``scale`` covers sums that cancel, e.g. negative weights),
+      plus ``atol``;
+      for a D² score (``d2=True``) the error of ``1 - a/b`` is relative to ``|1 - theirs|``.
+      NaN matches NaN.
+    - Both raised: the same exception class name, the same membership of the built-in
+      exception classes (xentc.InvalidParameterError is a ValueError and a TypeError, as
+      scikit-learn's), and, unless ``messages=False``, the same message.
+    - The same warnings in the same order: category names and messages equal, and ours a
+      subclass of every built-in Warning class theirs is (UndefinedMetricWarning ⊂ UserWarning).
+      Categories in ``ignore`` are dropped from both lists first.
+    """
+    def kept(ws):
+        return [(c, m) for c, m in ws if not issubclass(c, tuple(ignore))] if ignore else ws
+
+    ow, tw = kept(ours.warnings), kept(theirs.warnings)
+    context = f"\n  xentc   {ours.describe()}\n  sklearn {theirs.describe()}"
+    assert [(c.__name__, m) for c, m in ow] == [(c.__name__, m) for c, m in tw], \
+        "warnings differ" + context
+    for (oc, _), (tc, _) in zip(ow, tw, strict=True):
+        for base in (UserWarning, FutureWarning, DeprecationWarning, RuntimeWarning):
+            assert issubclass(oc, base) == issubclass(tc, base), context
+    if theirs.error is not None:
+        assert ours.error is not None, "sklearn raised, xentc did not" + context
+        assert type(ours.error).__name__ == type(theirs.error).__name__, context
+        for base in _ERROR_BASES:
+            assert isinstance(ours.error, base) == isinstance(theirs.error, base), context
+        if messages:
+            assert str(ours.error) == str(theirs.error), "messages differ" + context
+        return
+    if ours.error is not None:
+        raise AssertionError("xentc raised, sklearn did not" + context) from ours.error
+    assert type(ours.value) is float, f"xentc returned a {type(ours.value).__name__}" + context
+    a, b = ours.value, float(theirs.value)
+    if math.isnan(b):
+        assert math.isnan(a), context
+        return
+    ref = abs(1.0 - b) if d2 else abs(b)
+    ref = max(ref, scale or 0.0)
+    assert abs(a - b) <= rtol * ref + atol, \
+        f"|diff| = {abs(a - b):.3g} > {rtol:g}·{ref:.6g} + {atol:.3g}" + context
