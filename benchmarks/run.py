@@ -27,6 +27,12 @@ preallocated arrays, as docs/performance.md measured it); ``binary_cross_entropy
 (mean, 10_000_000 elements, floor = reading X and T) against torch and
 ``HalfBinomialLoss().loss(..., n_threads=2).mean()``.  Loss results are checked against torch
 (or ``xentc.reference`` without torch) before timing.
+``log_loss`` (integer labels) and ``log_loss_str`` (string labels) score the probabilities
+``softmax(X)`` (and, as an extra shape, 10_000_000 binary probabilities ``expit(x)`` as a 1-D
+array) with ``labels=`` all the classes, against ``sklearn.metrics.log_loss`` on the same
+arguments (checked to agree first: rtol 1e-12 for float64, 1e-6 for float32); besides the
+time, the peak memory the call allocates (``tracemalloc``, which sees NumPy's allocations)
+is measured once for xentc (2 threads) and scikit-learn; floor = reading the probabilities.
 For softmax / log_softmax, ``xentc thr=K out`` rows time the same call writing into a
 preallocated array (``out=``): a fresh N x C result costs the OS page zeroing on top of the
 kernel (about 3x the read floor at 100000x1000), which every allocating peer pays too.
@@ -58,6 +64,7 @@ from benchmarks import common  # noqa: E402
 
 SHAPES = ("1000000x10", "100000x1000", "2000x32000", "10000000x2")
 BINARY_SHAPES = ("10000000",)
+METRIC_EXTRA_SHAPES = ("10000000",)  # binary probabilities, 1-D
 DTYPES = ("float64", "float32")
 THREADS = (1, 2)
 TORCH_THREADS = 2
@@ -76,6 +83,8 @@ FLOOR_TARGETS = {
     "cross_entropy": (1.5, 2.5, 4.5),
     "cross_entropy_and_grad": (2.0, 3.5, 6.0),
     "binary_cross_entropy_with_logits": (2.0, 2.0, 2.0),
+    "log_loss": (1.0, 1.5, 4.5),
+    "log_loss_str": (1.0, 1.5, 4.5),
 }
 # SPEC section 4: minimum speed-up of xentc (2 threads) over a peer
 PEER_TARGETS = {
@@ -83,7 +92,11 @@ PEER_TARGETS = {
     "cross_entropy": {"torch thr=2": 8.0},
     "cross_entropy_and_grad": {"sklearn thr=2": 5.0, "torch thr=2": 12.0},
     "binary_cross_entropy_with_logits": {"torch thr=2": 10.0},
+    "log_loss": {"sklearn": 25.0},
+    "log_loss_str": {"sklearn": 25.0},
 }
+# SPEC section 4: log_loss allocates at least this many times less memory than scikit-learn's
+MEMORY_TARGET = 10.0
 
 Impl = namedtuple("Impl", "label n_threads prepare")
 
@@ -119,7 +132,10 @@ def shapes_for(name, args):
     if args.shapes is not None:
         shapes = [(int(np.prod(s)),) if binary else s for s in args.shapes]
     else:
-        shapes = [common.parse_shape(s) for s in (BINARY_SHAPES if binary else SHAPES)]
+        names = BINARY_SHAPES if binary else SHAPES
+        if name in common.METRIC_FUNCTIONS:
+            names = SHAPES + METRIC_EXTRA_SHAPES
+        shapes = [common.parse_shape(s) for s in names]
     if args.quick:
         shapes = [(max(1, s[0] // QUICK_SHRINK),) + tuple(s[1:]) for s in shapes]
     return shapes
@@ -129,6 +145,8 @@ def make_inputs(name, shape, dtype):
     """The arrays one entry is timed on: ``(X,)``, ``(X, y)`` or ``(X, T)``."""
     if name in common.BINARY_FUNCTIONS:
         return common.make_binary(shape[0], dtype)
+    if name in common.METRIC_FUNCTIONS:
+        return common.make_log_loss(shape, dtype, string_labels=name == "log_loss_str")
     x = common.make_array(shape, dtype)
     if name in common.LOSS_FUNCTIONS:
         return x, common.make_targets(shape, shape[1])
@@ -140,6 +158,9 @@ def xentc_call(name, n_threads):
     if name in common.SPECIAL_FUNCTIONS:
         f = common.xentc_func(name, n_threads)
         return lambda inputs: f(inputs[0])
+    if name in common.METRIC_FUNCTIONS:
+        return lambda inputs: xentc.log_loss(inputs[0], inputs[1], labels=inputs[2],
+                                             n_threads=n_threads)
     func = getattr(xentc, name)
     return lambda inputs: func(*inputs, n_threads=n_threads)
 
@@ -212,9 +233,27 @@ def sklearn_impl(name, n_threads):
     return Impl(f"sklearn thr={n_threads}", n_threads, prepare)
 
 
+def sklearn_log_loss_impl():
+    """Peer: ``sklearn.metrics.log_loss`` (single-threaded) on the same arguments."""
+    from sklearn.metrics import log_loss
+
+    def prepare(inputs):
+        y, p, labels = inputs
+        return lambda: log_loss(y, p, labels=labels)
+
+    return Impl("sklearn", 1, prepare)
+
+
 def peer_impls(name, torch_threads, notes):
     """The importable peers of ``name``; a note is added for each one that is skipped."""
     impls = []
+    if name in common.METRIC_FUNCTIONS:
+        try:
+            impls.append(sklearn_log_loss_impl())
+        except ImportError as exc:
+            notes.add(f"scikit-learn peer skipped (log_loss checked against "
+                      f"xentc.reference instead): {exc}")
+        return impls
     if name in common.SPECIAL_FUNCTIONS:
         try:
             scipy_func = common.scipy_func(name)
@@ -248,6 +287,8 @@ def all_impls(name, threads, peers):
     def floor(inputs):
         if name in common.BINARY_FUNCTIONS:  # reading X and T
             return lambda: (common.read_floor(inputs[0]), common.read_floor(inputs[1]))
+        if name in common.METRIC_FUNCTIONS:  # reading the probabilities
+            return lambda: common.read_floor(inputs[1])
         return lambda: common.read_floor(inputs[0])
 
     floor = Impl("floor", 1, floor)
@@ -291,6 +332,39 @@ def check_loss(name, inputs, threads):
     return None
 
 
+def check_log_loss(inputs, threads):
+    """Error message if xentc.log_loss disagrees with scikit-learn's (or, without it, with
+    xentc.reference's) on ``inputs``; None if they agree."""
+    y, p, labels = inputs
+    try:
+        from sklearn.metrics import log_loss as expected_func
+        source, rtol = "sklearn", {"float64": 1e-12, "float32": 1e-6}[p.dtype.name]
+    except ImportError:
+        expected_func = xentc.reference.log_loss
+        source, rtol = "xentc.reference", 1e-12
+    expected = expected_func(y, p, labels=labels)
+    for k in threads:
+        got = xentc.log_loss(y, p, labels=labels, n_threads=k)
+        if not abs(got - expected) <= rtol * abs(expected):
+            return (f"xentc.log_loss n_threads={k} = {got!r} disagrees with {source}'s "
+                    f"{expected!r} (rtol={rtol})")
+    return None
+
+
+def peak_memory_mib(call):
+    """Peak memory (MiB) that one ``call()`` allocates, as tracemalloc sees it."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        call()
+        return (tracemalloc.get_traced_memory()[1] - base) / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def check_against_scipy(name, x, threads):
     """Error message if xentc disagrees with scipy.special on ``x``, else None.
 
@@ -318,6 +392,8 @@ def run_entry(name, shape, dtype, impls, args):
     inputs = make_inputs(name, shape, dtype)
     if name in common.SPECIAL_FUNCTIONS:
         error = check_against_scipy(name, inputs[0], args.threads)
+    elif name in common.METRIC_FUNCTIONS:
+        error = check_log_loss(inputs, args.threads)
     else:
         error = check_loss(name, inputs, args.threads)
     if error:
@@ -327,11 +403,15 @@ def run_entry(name, shape, dtype, impls, args):
     max_repeat = QUICK_MAX_REPEAT if args.quick else MAX_REPEAT
     records = []
     for impl in impls:  # impls[0] is the floor
-        ms, n = time_best(impl.prepare(inputs), args.repeat, max_repeat)
+        call = impl.prepare(inputs)
+        ms, n = time_best(call, args.repeat, max_repeat)
         floor_ms = records[0]["ms"] if records else ms
         records.append(dict(function=name, shape=list(shape), dtype=dtype, impl=impl.label,
                             n_threads=impl.n_threads, ms=ms, ratio_floor=ms / floor_ms,
                             repeats=n))
+        if name in common.METRIC_FUNCTIONS and impl.label in (f"xentc thr={TARGET_THREADS}",
+                                                                "sklearn"):
+            records[-1]["peak_mib"] = peak_memory_mib(call)
     return records, None
 
 
@@ -356,11 +436,12 @@ def print_rows(records, peers):
               f"{r['ms']:>10.3f}{r['ratio_floor']:>8.2f}{cells}".rstrip(), flush=True)
 
 
-def floor_target(name, n_cols):
-    """SPEC section 4 max ×floor for ``name`` at ``n_cols`` columns, or None."""
+def floor_target(name, shape):
+    """SPEC section 4 max ×floor for ``name`` at ``shape``, or None."""
     large, ten, two = FLOOR_TARGETS[name]
     if name in common.BINARY_FUNCTIONS:
         return large
+    n_cols = 2 if len(shape) == 1 else shape[-1]  # 1-D log_loss input: binary
     if n_cols >= 1000:
         return large
     return {10: ten, 2: two}.get(n_cols)
@@ -381,7 +462,7 @@ def print_targets(name, entries, peers):
         r = next((r for r in records if r["impl"] == ours), None)
         if r is None:
             continue
-        target = floor_target(name, r["shape"][-1])
+        target = floor_target(name, r["shape"])
         ok = None if target is None else r["ratio_floor"] <= target
         goal_txt = "" if target is None else f"<={target}"
         line = (f"{common.format_shape(r['shape']):<14}{r['dtype']:<9}{ours[6:]:<10}"
@@ -392,6 +473,11 @@ def print_targets(name, entries, peers):
                 up, goal = ups[ours, p], goals.get(p)
                 ok = goal is not None and up >= goal
                 line += f" | vs {p} {up:6.2f}×" + (f" >={goal} {mark(ok)}" if goal else "")
+        mem = {x["impl"]: x.get("peak_mib") for x in records}
+        if mem.get(ours) is not None and mem.get("sklearn") is not None:
+            less = mem["sklearn"] / max(mem[ours], 1e-9)
+            line += (f" | peak MiB {mem[ours]:.1f} vs sklearn {mem['sklearn']:.1f}: "
+                     f"{less:.0f}x less >={MEMORY_TARGET:g} {mark(less >= MEMORY_TARGET)}")
         print(line)
 
 

@@ -29,7 +29,8 @@ class Target:
     ``pending`` holds the UserWarning messages to emit once the probabilities have passed
     their checks (scikit-learn checks the probabilities first)."""
 
-    def __init__(self, classes, codes=None, indicator=None, pending=(), unchecked=None):
+    def __init__(self, classes, codes=None, indicator=None, pending=(), unchecked=None,
+                 error=None):
         self.classes = classes
         self.codes = codes
         self.indicator = indicator
@@ -37,6 +38,9 @@ class Target:
         # (y_true, labels) when the codes are the labels themselves, not yet checked against
         # [0, len(classes)): the kernel counts those out of range
         self.unchecked = unchecked
+        # an error scikit-learn raises after the pending warnings (the caller raises it once
+        # the probabilities are checked and the warnings emitted)
+        self.error = error
 
     def raise_if_undeclared(self):
         """The error for labels of y_true that are not classes, if the codes were unchecked
@@ -314,16 +318,28 @@ def _raise_undeclared(y_true, labels):
 
 def encode_target(y_true, labels):
     """``y_true`` encoded against the classes of ``labels`` (or of ``y_true``), with the
-    checks of scikit-learn's ``_one_hot_encoding_multiclass_target``."""
+    checks of scikit-learn's ``_one_hot_encoding_multiclass_target``.  An error that
+    scikit-learn raises after its unsorted-labels warning is returned in ``Target.error``."""
     pending = []
+    if labels is None:
+        return _encode(y_true, None, pending)
+    classes, _, _ = _fit_classes(labels)
+    if not np.all(classes == as_array(labels)):
+        pending.append(
+            f"Labels passed were {labels}. But this function assumes labels are ordered "
+            f"lexicographically. Pass the ordered labels={classes.tolist()} and ensure "
+            "that the columns of y_prob correspond to this ordering."
+        )
+    try:
+        return _encode(y_true, labels, pending, classes)
+    except Exception as exc:
+        if not pending:
+            raise
+        return Target(classes, pending=pending, error=exc)
+
+
+def _encode(y_true, labels, pending, classes=None):
     if labels is not None:
-        classes, _, _ = _fit_classes(labels)
-        if not np.all(classes == as_array(labels)):
-            pending.append(
-                f"Labels passed were {labels}. But this function assumes labels are ordered "
-                f"lexicographically. Pass the ordered labels={classes.tolist()} and ensure "
-                "that the columns of y_prob correspond to this ordering."
-            )
         y = _Labels(as_array(y_true))
         codes = unchecked = None
         one_column = y.a.ndim == 1 or (y.a.ndim == 2 and y.a.shape[1] == 1)

@@ -3,6 +3,8 @@ matrix: labels are encoded once, then one kernel pass over the probabilities che
 range and row sums and sums the clipped log-likelihood of each sample's class."""
 
 import math
+import functools
+import inspect
 import sys
 import warnings
 
@@ -27,11 +29,39 @@ class UndefinedMetricWarning(UserWarning):
     """A metric that is not defined for the input (scikit-learn's warning of that name)."""
 
 
-def _sklearn_class(module, name, default):
-    """scikit-learn's own exception or warning class where scikit-learn is already imported
-    (so that code catching it keeps working), else ours; never imports scikit-learn."""
-    mod = sys.modules.get(module)
-    return getattr(mod, name, default) if mod is not None else default
+_COMPATIBLE = {}
+
+
+def _sklearn_compatible(ours, module):
+    """``ours`` or, where scikit-learn is already imported, a subclass of both ``ours`` and
+    scikit-learn's class of the same name, so that code catching either keeps working.
+    Never imports scikit-learn."""
+    theirs = getattr(sys.modules.get(module), ours.__name__, None)
+    if theirs is None:
+        return ours
+    if theirs not in _COMPATIBLE:
+        _COMPATIBLE[theirs] = type(ours.__name__, (ours, theirs),
+                                   {"__module__": __name__, "__doc__": ours.__doc__})
+    return _COMPATIBLE[theirs]
+
+
+def _sklearn_signature(func):
+    """Bind the arguments of a call as scikit-learn's ``validate_params`` does first, so that
+    positional or unknown arguments fail with its messages (``too many positional arguments``,
+    ``got an unexpected keyword argument 'eps'``)."""
+    signature = inspect.signature(func)
+    known = set(signature.parameters)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if len(args) > 2 or not known.issuperset(kwargs):
+            try:
+                signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(str(exc)) from None
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 _DEPRECATED = "deprecated"
@@ -45,8 +75,7 @@ def _is_array_like(x):
 def _check_params(func, y_true, y_proba, sample_weight, labels, y_pred, normalize=True):
     """The parameter constraints of scikit-learn's ``@validate_params``, in its order."""
     def fail(name, expected, value):
-        error = _sklearn_class("sklearn.utils._param_validation", "InvalidParameterError",
-                               InvalidParameterError)
+        error = _sklearn_compatible(InvalidParameterError, "sklearn.utils._param_validation")
         raise error(
             f"The '{name}' parameter of {func} must be {expected}. Got {value!r} instead."
         )
@@ -86,17 +115,14 @@ def _as_probabilities(y_proba):
     (the kernel does that): float16/32/64 kept, anything else converted to float64."""
     if y_proba is None:  # what check_array makes of None
         raise ValueError("Input contains NaN.")
+    if not isinstance(y_proba, np.ndarray) and np.iscomplexobj(y_proba):
+        np.asarray(y_proba, dtype=np.float64)  # NumPy's TypeError, as scikit-learn's
     p = as_array(y_proba)
     if p.dtype.kind not in "f" or p.dtype.itemsize > 8:
-        p = as_array(y_proba, dtype=np.float64) if p.dtype.kind != "c" else p
+        p = as_array(y_proba, dtype=np.float64)
     if p.ndim > 2:
         raise ValueError(f"Found array with dim {p.ndim}, while dim <= 2 is required.")
-    if p.ndim == 0:
-        raise ValueError(
-            f"Expected 2D array, got scalar array instead:\narray={p}.\nReshape your data "
-            "either using array.reshape(-1, 1) if your data has a single feature or "
-            "array.reshape(1, -1) if it contains a single sample."
-        )
+    num_samples(p)  # a 0-d array: scikit-learn's TypeError
     if p.shape[0] == 0:
         raise ValueError(
             f"Found array with 0 sample(s) (shape={p.shape}) while a minimum of 1 is required."
@@ -168,6 +194,10 @@ class _Scored:
         except Exception:
             _check_probability_values(p)  # scikit-learn checks the probabilities first
             raise
+        if target.error is not None:  # raised by scikit-learn after the labels warning
+            _check_probability_values(p)
+            target.emit_pending(stacklevel)
+            raise target.error
         P = p.reshape(-1, 1) if p.ndim == 1 else p
         n_cols = 2 if P.shape[1] == 1 else P.shape[1]
         if any(s % P.itemsize for s in P.strides):
@@ -248,6 +278,7 @@ def _warn_row_sums(stacklevel):
     )
 
 
+@_sklearn_signature
 def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels=None,
              y_pred=_DEPRECATED, n_threads=None):
     r"""Log loss (logistic loss, cross-entropy) of predicted probabilities: a drop-in for
@@ -305,6 +336,7 @@ def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels
     return scored.average(normalize)
 
 
+@_sklearn_signature
 def d2_log_loss_score(y_true, y_proba=None, *, sample_weight=None, labels=None,
                       y_pred=_DEPRECATED, n_threads=None):
     """D² score of the log loss: the fraction of the null model's log loss explained, a
@@ -338,8 +370,7 @@ def d2_log_loss_score(y_true, y_proba=None, *, sample_weight=None, labels=None,
             f"Found input variables with inconsistent numbers of samples: {lengths}"
         )
     if num_samples(y_proba) < 2:
-        warning = _sklearn_class("sklearn.exceptions", "UndefinedMetricWarning",
-                                 UndefinedMetricWarning)
+        warning = _sklearn_compatible(UndefinedMetricWarning, "sklearn.exceptions")
         warnings.warn("D^2 score is not well-defined with less than two samples.", warning,
                       stacklevel=2)
         return float("nan")

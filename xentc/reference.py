@@ -476,7 +476,10 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
 
 def d2_log_loss_score(y_true, y_proba, *, sample_weight=None, labels=None):
     """``sklearn.metrics.d2_log_loss_score``: ``1 - LL(y_proba) / LL(null)``, both summed, the
-    null model predicting the (weighted) class frequencies of ``y_true`` (float64)."""
+    null model predicting the (weighted) class frequencies of ``y_true`` (float64); nan for
+    fewer than two samples."""
+    if len(y_true) < 2:  # not defined (scikit-learn warns and returns nan)
+        return float("nan")
     t, p = _one_hot_and_probabilities(y_true, y_proba, labels)
     w = np.ones(t.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
     null = np.clip(np.average(t, axis=0, weights=w), np.finfo(np.float64).eps,

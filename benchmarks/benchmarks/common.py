@@ -5,6 +5,9 @@ requested dtype (float32 data are generated as float32, not cast from float64), 
 The special functions act along the rows (``axis=1``); the multiclass losses take class
 indices ``y`` (uniform in ``[0, C)``, seed 43, int64) and reduce with the mean; the binary
 loss takes ``X`` flattened and targets ``T`` in {0, 1} (seed 44) of the same dtype.
+``log_loss`` scores the probabilities ``softmax(X)`` (for a 1-D shape: ``expit(X)``, the
+second class's probability) against ``y`` given as int64 class indices (``log_loss``) or as
+strings ``"class00007"`` (``log_loss_str``), with ``labels`` all the classes.
 """
 
 import numpy as np
@@ -15,7 +18,8 @@ import xentc._core
 SPECIAL_FUNCTIONS = ("logsumexp", "softmax", "log_softmax")
 LOSS_FUNCTIONS = ("cross_entropy", "cross_entropy_and_grad")
 BINARY_FUNCTIONS = ("binary_cross_entropy_with_logits",)
-FUNCTIONS = SPECIAL_FUNCTIONS + LOSS_FUNCTIONS + BINARY_FUNCTIONS
+METRIC_FUNCTIONS = ("log_loss", "log_loss_str")
+FUNCTIONS = SPECIAL_FUNCTIONS + LOSS_FUNCTIONS + BINARY_FUNCTIONS + METRIC_FUNCTIONS
 OUT_FUNCTIONS = ("softmax", "log_softmax")  # those with an out= keyword
 SEED = 42
 SCALE = 3.0
@@ -69,3 +73,20 @@ def scipy_func(name):
 
     func = getattr(scipy.special, name)
     return lambda x: func(x, axis=1)
+
+
+def make_log_loss(shape, dtype, string_labels=False):
+    """``(y, P, labels)`` for log_loss: probabilities ``softmax(3 randn)`` of ``shape`` (a 1-D
+    shape: ``expit(3 randn)``, binary) in ``dtype``, and labels (int64 or strings)."""
+    x = make_array(shape, dtype)
+    n_classes = 2 if len(shape) == 1 else shape[1]
+    if len(shape) == 1:
+        p = (1.0 / (1.0 + np.exp(-x.astype(np.float64)))).astype(dtype)
+    else:
+        p = xentc.softmax(x, axis=1)
+    y = make_targets(shape, n_classes)
+    labels = np.arange(n_classes)
+    if string_labels:
+        names = np.array([f"class{k:05d}" for k in range(n_classes)])
+        y, labels = names[y], names
+    return y, p, labels
