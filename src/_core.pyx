@@ -13,7 +13,7 @@ from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcmp, memcpy, memset
 from libc.math cimport fabs
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 import math
 
@@ -70,7 +70,8 @@ cdef extern from "xentc_kernels.h" nogil:
     ctypedef struct xentc_ll_args:
         const void *p
         Py_ssize_t rs, cs, n_cols
-        const int64_t *y
+        const void *y
+        int code32
         const double *w
         double lo, hi, tol
 
@@ -160,6 +161,10 @@ ctypedef fused floating:
     double
 
 # Work per task (elements) and below which a call stays on one thread.
+ctypedef fused class_code:
+    int32_t
+    int64_t
+
 cdef Py_ssize_t TASK_ELEMENTS = 1 << 15
 cdef Py_ssize_t PARALLEL_MIN_ELEMENTS = 1 << 16
 
@@ -611,10 +616,11 @@ def binary_loss(int mode, const floating[:, :] x, const floating[:, :] t, w, pw,
 # log_loss on probabilities
 # --------------------------------------------------------------------------------------------
 
-def log_loss_rows(const floating[:, :] p, const int64_t[::1] y, const double[::1] w,
+def log_loss_rows(const floating[:, :] p, const class_code[::1] y, const double[::1] w,
                   double lo, double hi, double tol, int n_threads):
     """One pass over the (N, C) probabilities p (any strides; C == 1: binary, p holds the
-    second class's probability): y the class codes (in [0, C), or {0, 1} when binary; empty
+    second class's probability): y the class codes, int32 or int64 (in [0, C), or {0, 1}
+    when binary; empty
     for the checks alone when C > 1), w the sample weights or empty.  Returns (sum of
     w_i * -log(clip(p[i, y_i], lo, hi)), number of values outside [0, 1] or NaN, number of
     rows whose sum is further than tol from 1, number of codes out of range).  The sum is
@@ -629,6 +635,7 @@ def log_loss_rows(const floating[:, :] p, const int64_t[::1] y, const double[::1
     args.cs = p.strides[1] // <Py_ssize_t>sizeof(floating)
     args.n_cols = n_cols
     args.y = &y[0] if y.shape[0] > 0 else NULL
+    args.code32 = class_code is int32_t
     args.w = &w[0] if w.shape[0] > 0 else NULL
     args.lo = lo
     args.hi = hi
@@ -686,13 +693,13 @@ cdef inline uint64_t _record_hash(const unsigned char *r, Py_ssize_t width) noex
     return h ^ (h >> 32)
 
 
-def factorize_records(const unsigned char[:, ::1] records):
+def factorize_records(const unsigned char[:, ::1] records, class_code[::1] codes):
     """Distinct rows of an (N, width) byte matrix (fixed-width strings viewed as bytes), in
-    order of first appearance: returns (first, codes), first[u] the row where distinct row u
-    first occurs, codes[i] (int64) the distinct row of row i.  O(N width), one hash table."""
+    order of first appearance: returns first, first[u] the row where distinct row u first
+    occurs, and sets codes[i] (int32 or int64, length N) to the distinct row of row i.
+    O(N width), one hash table."""
     cdef Py_ssize_t n = records.shape[0], width = records.shape[1]
-    codes = np.empty(n, dtype=np.int64)
-    cdef int64_t[::1] cv = codes
+    cdef class_code[::1] cv = codes
     cdef Py_ssize_t cap = 64, n_uniq = 0, i, slot, u, k, grown
     cdef int64_t *table = <int64_t *>malloc(cap * sizeof(int64_t))
     cdef int64_t *first = <int64_t *>malloc((cap // 2 + 1) * sizeof(int64_t))
@@ -712,11 +719,11 @@ def factorize_records(const unsigned char[:, ::1] records):
                 if u < 0:
                     table[slot] = n_uniq
                     first[n_uniq] = i
-                    cv[i] = n_uniq
+                    cv[i] = <class_code>n_uniq
                     n_uniq += 1
                     break
                 if width == 0 or memcmp(base + first[u] * width, base + i * width, width) == 0:
-                    cv[i] = u
+                    cv[i] = <class_code>u
                     break
                 slot = (slot + 1) & (cap - 1)
             if 2 * n_uniq > cap:  # keep the load at most 1/2: double and rehash
@@ -745,14 +752,13 @@ def factorize_records(const unsigned char[:, ::1] records):
     for u in range(n_uniq):
         first_rows[u] = first[u]
     free(first)
-    return first_rows, codes
+    return first_rows
 
 
-def factorize_objects(objects):
-    """The same for a 1-D object array of hashable values: (first, codes) by a dict."""
+def factorize_objects(objects, class_code[::1] codes):
+    """The same for a 1-D object array of hashable values, by a dict."""
     cdef Py_ssize_t n = len(objects), i
-    codes = np.empty(n, dtype=np.int64)
-    cdef int64_t[::1] cv = codes
+    cdef class_code[::1] cv = codes
     cdef dict seen = {}
     first = []
     for i in range(n):
@@ -763,7 +769,7 @@ def factorize_objects(objects):
             seen[v] = u
             first.append(i)
         cv[i] = u
-    return np.asarray(first, dtype=np.int64), codes
+    return np.asarray(first, dtype=np.int64)
 
 
 # --------------------------------------------------------------------------------------------

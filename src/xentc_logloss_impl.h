@@ -47,13 +47,18 @@ XM_INLINE double XN(ll_block_loss)(const int weighted, const double *restrict g,
     return s;
 }
 
-XM_INLINE double XN(ll_task)(const int weighted, const int layout, const xentc_ll_args *A,
+XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int code32,
+                             const xentc_ll_args *A,
                              ptrdiff_t r0, ptrdiff_t r1, double *n_bad, double *n_off,
                              double *n_bad_code)
 {
     const XT *P = (const XT *)A->p;
     const ptrdiff_t rs = A->rs, cs = A->cs, C = A->n_cols;
-    const int64_t *y = A->y;
+    /* the codes as int64 or int32 (code32 is a constant in each instance) */
+    const int64_t *y64 = code32 ? NULL : (const int64_t *)A->y;
+    const int32_t *y32 = code32 ? (const int32_t *)A->y : NULL;
+    const int has_y = A->y != NULL;
+#define XN_LL_CODE(i) (code32 ? (int64_t)y32[i] : y64[i])
     double g[XENTC_LL_ROWS], s[XENTC_LL_ROWS];
     double bad = 0.0, off = 0.0, bad_code = 0.0;
     xm_cascade sum;
@@ -63,23 +68,24 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const xentc_l
         const XT *blk = P + b0 * rs;
         if (C == 1) {
             /* binary: the row sum (1 - p) + p is 1 to within an ulp, never off */
-            const int64_t *yb = y + b0;
             double bb = 0.0, bc = 0.0;
             if (rs == 1) {
 #pragma omp simd reduction(+:bb, bc)
                 for (ptrdiff_t k = 0; k < nb; k++) {
                     double v = (double)blk[k];
                     bb += XN(ll_outside)(v);
-                    bc += (uint64_t)yb[k] > 1 ? 1.0 : 0.0;
-                    g[k] = yb[k] != 0 ? v : 1.0 - v;
+                    int64_t c = XN_LL_CODE(b0 + k);
+                    bc += (uint64_t)c > 1 ? 1.0 : 0.0;
+                    g[k] = c != 0 ? v : 1.0 - v;
                 }
             } else {
 #pragma omp simd reduction(+:bb, bc)
                 for (ptrdiff_t k = 0; k < nb; k++) {
                     double v = (double)blk[k * rs];
                     bb += XN(ll_outside)(v);
-                    bc += (uint64_t)yb[k] > 1 ? 1.0 : 0.0;
-                    g[k] = yb[k] != 0 ? v : 1.0 - v;
+                    int64_t c = XN_LL_CODE(b0 + k);
+                    bc += (uint64_t)c > 1 ? 1.0 : 0.0;
+                    g[k] = c != 0 ? v : 1.0 - v;
                 }
             }
             bad += bb;
@@ -140,11 +146,11 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const xentc_l
             for (ptrdiff_t k = 0; k < nb; k++)
                 ob += __builtin_fabs(s[k] - 1.0) <= A->tol ? 0.0 : 1.0;
             off += ob;
-            if (y != NULL) {
+            if (has_y) {
                 /* a code outside [0, C) is counted and reads column 0 instead */
                 double bc = 0.0;
                 for (ptrdiff_t k = 0; k < nb; k++) {
-                    uint64_t c = (uint64_t)y[b0 + k];
+                    uint64_t c = (uint64_t)XN_LL_CODE(b0 + k);
                     int ok = c < (uint64_t)C;
                     bc += ok ? 0.0 : 1.0;
                     g[k] = (double)blk[k * rs + (ptrdiff_t)(ok ? c : 0) * cs];
@@ -152,7 +158,7 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const xentc_l
                 bad_code += bc;
             }
         }
-        if (y != NULL)
+        if (has_y)
             xm_cascade_add(&sum, XN(ll_block_loss)(weighted, g, weighted ? A->w + b0 : NULL,
                                                    nb, A->lo, A->hi));
     }
@@ -160,6 +166,7 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const xentc_l
     *n_off = off;
     *n_bad_code = bad_code;
     return xm_cascade_total(&sum);
+#undef XN_LL_CODE
 }
 
 /*
@@ -179,8 +186,11 @@ XENTC_ENTRY double XN(log_loss_task)(const xentc_ll_args *A, ptrdiff_t r0, ptrdi
                        : A->rs == C ? XENTC_LL_FLAT : XENTC_LL_BY_COLUMN;
 #define XN_LL_CASE(LAYOUT)                                                                  \
     case LAYOUT:                                                                            \
-        return weighted ? XN(ll_task)(1, LAYOUT, A, r0, r1, n_bad, n_off, n_bad_code)       \
-                        : XN(ll_task)(0, LAYOUT, A, r0, r1, n_bad, n_off, n_bad_code);
+        if (A->code32)                                                                      \
+            return weighted ? XN(ll_task)(1, LAYOUT, 1, A, r0, r1, n_bad, n_off, n_bad_code) \
+                            : XN(ll_task)(0, LAYOUT, 1, A, r0, r1, n_bad, n_off, n_bad_code);\
+        return weighted ? XN(ll_task)(1, LAYOUT, 0, A, r0, r1, n_bad, n_off, n_bad_code)    \
+                        : XN(ll_task)(0, LAYOUT, 0, A, r0, r1, n_bad, n_off, n_bad_code);
     switch (layout) {
         XN_LL_CASE(XENTC_LL_BY_ROW)
         XN_LL_CASE(XENTC_LL_FLAT)

@@ -922,3 +922,20 @@ def test_binary_1d_one_minus_p_in_float64(impl):
         for form in (p, p[:, None]):
             r = check(impl, [0], form, labels=[0, 1], value=-math.log1p(-float(p[0])))
             assert abs(r - sklearn_value) <= np.finfo(dtype).eps / 2
+
+
+@pytest.mark.parametrize("dtype, values", [
+    (np.int8, [-128, 127]), (np.uint8, [0, 255]), (np.int16, [-32768, 5]),
+    (np.uint64, [2**40, 2**40 + 3]), (np.uint64, [2**63 + 5, 2**64 - 1]),
+    (np.int64, [-2**63, 2**63 - 1]), (np.int32, [7, 9]), (np.bool_, [False, True])])
+def test_integer_labels_at_their_type_limits(dtype, values):
+    # the dense value tables shift labels by their minimum in the codes' type: values at the
+    # limits of the labels' type (or far apart: then a sort) must encode exactly
+    rng = np.random.default_rng(5)
+    y = np.array(values, dtype=dtype)[rng.integers(0, 2, 500)]
+    p = random_proba(rng, 500, 2)
+    t = onehot((y == y.max()).astype(int), 2)
+    expected = expected_log_loss(t, p)
+    assert_allclose(xentc.log_loss(y, p), expected, rtol=1e-12)
+    assert_allclose(xentc.log_loss(y, p, labels=np.unique(y)), expected, rtol=1e-12)
+    assert_allclose(xentc.log_loss(y, p[:, 1]), expected, rtol=1e-12)

@@ -23,9 +23,14 @@ __all__ = ["Target", "encode_target", "num_samples", "assert_all_finite"]
 _DENSE_SPAN = 1 << 20
 
 
+def code_dtype(n):
+    """The integer type of the class codes of n samples (4 bytes per sample where it fits)."""
+    return np.int32 if n < 2**31 else np.int64
+
+
 class Target:
-    """Encoded ``y_true``: ``classes`` (sorted), and either ``codes`` (int64 per sample, in
-    ``[0, len(classes))``) or ``indicator`` (a multilabel-indicator matrix used as is).
+    """Encoded ``y_true``: ``classes`` (sorted), and either ``codes`` (int32 or int64 per
+    sample, in ``[0, len(classes))``) or ``indicator`` (a multilabel-indicator matrix used as is).
     ``pending`` holds the UserWarning messages to emit once the probabilities have passed
     their checks (scikit-learn checks the probabilities first)."""
 
@@ -152,35 +157,37 @@ class _Labels:
         if span is not None:
             lo, hi, shifted = span
             present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
-            values = present + lo
-            self._unique = (values.astype(np.uint8).view(np.bool_) if a.dtype == np.bool_
-                            else values.astype(a.dtype))
+            v = a.view(np.uint8) if a.dtype == np.bool_ else a
+            values = present.astype(v.dtype) + v.dtype.type(lo)  # lo is a value of v
+            self._unique = values.view(np.bool_) if a.dtype == np.bool_ else values
             if lo == 0 and present.size == hi + 1:
                 self._inverse = shifted  # the values are their own indices
             else:
-                table = np.full(hi - lo + 1, -1, np.int64)
+                table = np.full(hi - lo + 1, -1, code_dtype(present.size))
                 table[present] = np.arange(present.size)
                 self._inverse = table[shifted]
             return
+        codes = np.empty(a.size, code_dtype(a.size))
         if a.dtype.kind in "US" and a.size and a.itemsize:
             records = np.ascontiguousarray(a).view(np.uint8).reshape(a.size, a.itemsize)
-            first, codes = _core.factorize_records(records)
+            first = _core.factorize_records(records, codes)
         elif a.dtype == object:
-            first, codes = _core.factorize_objects(a)
+            first = _core.factorize_objects(a, codes)
         else:
             self._unique, self._inverse = np.unique(a, return_inverse=True)
             return
         distinct = a[first]
         order = np.argsort(distinct, kind="stable")
-        rank = np.empty(order.size, np.int64)
+        rank = np.empty(order.size, codes.dtype)
         rank[order] = np.arange(order.size)
-        self._unique, self._inverse = distinct[order], rank[codes]
+        np.take(rank, codes, out=codes)  # first-appearance codes -> sorted codes, in place
+        self._unique, self._inverse = distinct[order], codes
 
 
 def _int_span(a, extra=None):
     """For a non-empty 1-D integer or boolean array ``a`` (and the integers ``extra``): ``(lo,
-    hi, a - lo)``, the last as int64 (``a`` itself when it is int64 and ``lo`` is 0), or None
-    when ``a`` is not of that kind or the span is too large for a dense table."""
+    hi, a - lo)``, the last as int32 or int64 (``a`` itself when it is one of them and ``lo``
+    is 0), or None when ``a`` is not of that kind or the span is too large for a table."""
     if a.dtype.kind not in "biu" or a.size == 0:
         return None
     v = a.view(np.uint8) if a.dtype == np.bool_ else a
@@ -189,8 +196,15 @@ def _int_span(a, extra=None):
         lo, hi = min(lo, int(extra.min())), max(hi, int(extra.max()))
     if hi - lo > max(_DENSE_SPAN, 2 * a.size):
         return None
-    shifted = v.astype(np.int64, copy=False)
-    return lo, hi, shifted - lo if lo else shifted
+    if lo == 0 and v.dtype in (np.int32, np.int64):
+        return lo, hi, v
+    shifted = np.empty(v.size, code_dtype(hi - lo + 1))
+    # v - lo in the codes' type, modulo 2^bits where v or lo do not fit it: the difference
+    # itself, in [0, hi - lo], always does
+    lo_wrapped = np.array(lo % 2 ** (8 * shifted.itemsize), np.uint64).astype(shifted.dtype)
+    np.copyto(shifted, v, casting="unsafe")
+    shifted -= lo_wrapped
+    return lo, hi, shifted
 
 
 def _is_multilabel(y):
@@ -290,8 +304,8 @@ def _codes(labels, classes):
             lo, hi, shifted = span
             k = classes.size
             if lo == 0 and hi < k and classes[0] == 0 and classes[-1] == k - 1:
-                return shifted  # the labels are their own codes (no copy of int64 labels)
-            table = np.full(hi - lo + 1, -1, np.int64)
+                return shifted  # the labels are their own codes (int32 / int64 labels: no copy)
+            table = np.full(hi - lo + 1, -1, code_dtype(k))
             table[classes.astype(np.int64) - lo] = np.arange(k)
             return table[shifted]
     distinct = labels.unique()
@@ -301,8 +315,8 @@ def _codes(labels, classes):
         pos = np.searchsorted(classes, distinct)
         found = np.take(classes, np.minimum(pos, classes.size - 1)) == distinct
     except TypeError:  # labels of another kind (strings against numbers)
-        return np.full(a.shape[0], -1, np.int64)
-    return np.where(found, pos, -1).astype(np.int64)[labels.inverse()]
+        return np.full(a.shape[0], -1, np.int32)
+    return np.where(found, pos, -1).astype(code_dtype(classes.size))[labels.inverse()]
 
 
 def _in_range(codes, k):
@@ -347,8 +361,11 @@ def _encode(y_true, labels, pending, classes=None):
         if (one_column and k >= 2 and y.a.dtype.kind in "iu" and classes.dtype.kind in "iu"
                 and classes[0] == 0 and classes[-1] == k - 1):
             # integer labels against the classes 0..k-1 are their own codes: no pass here,
-            # the kernel counts those out of range
-            codes = y.a.reshape(-1).astype(np.int64, copy=False)
+            # the kernel counts those out of range (other integer types are converted to
+            # int64, which keeps values out of range out of range)
+            codes = y.a.reshape(-1)
+            if codes.dtype not in (np.int32, np.int64):
+                codes = codes.astype(np.int64)
             unchecked = (y_true, labels)
         elif one_column:
             codes = _codes(y, classes)

@@ -232,7 +232,7 @@ class _Scored:
             total, n_bad, n_off, n_bad_code = _core.log_loss_rows(
                 kernel_p, codes, empty_w if w is None else w, self.lo, self.hi, tol, n_threads)
         else:  # multilabel indicator: the kernel checks P, the loss is summed here by blocks
-            checks_codes = np.zeros(n, np.int64) if P.shape[1] == 1 else np.empty(0, np.int64)
+            checks_codes = np.zeros(n, np.int32) if P.shape[1] == 1 else np.empty(0, np.int32)
             _, n_bad, n_off, n_bad_code = _core.log_loss_rows(
                 kernel_p, checks_codes, empty_w, self.lo, self.hi, tol, n_threads)
             total = 0.0 if n_bad else self._indicator_sum(P, target.indicator, w)
