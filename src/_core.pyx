@@ -755,6 +755,15 @@ def factorize_records(const unsigned char[:, ::1] records, class_code[::1] codes
     return first_rows
 
 
+def remap_codes(class_code[::1] codes, const class_code[::1] table, int n_threads):
+    """codes[i] = table[codes[i]] in place (every code a valid index of table)."""
+    cdef Py_ssize_t i, n = codes.shape[0]
+    with nogil:
+        for i in prange(n, schedule="static", num_threads=n_threads,
+                        use_threads_if=n_threads > 1 and n > PARALLEL_MIN_ELEMENTS):
+            codes[i] = table[codes[i]]
+
+
 def factorize_objects(objects, class_code[::1] codes):
     """The same for a 1-D object array of hashable values, by a dict."""
     cdef Py_ssize_t n = len(objects), i

@@ -180,7 +180,7 @@ class _Labels:
         order = np.argsort(distinct, kind="stable")
         rank = np.empty(order.size, codes.dtype)
         rank[order] = np.arange(order.size)
-        np.take(rank, codes, out=codes)  # first-appearance codes -> sorted codes, in place
+        _core.remap_codes(codes, rank, 1)  # first-appearance codes -> sorted codes, in place
         self._unique, self._inverse = distinct[order], codes
 
 
@@ -316,11 +316,18 @@ def _codes(labels, classes):
         found = np.take(classes, np.minimum(pos, classes.size - 1)) == distinct
     except TypeError:  # labels of another kind (strings against numbers)
         return np.full(a.shape[0], -1, np.int32)
-    return np.where(found, pos, -1).astype(code_dtype(classes.size))[labels.inverse()]
+    inverse = labels.inverse()
+    mapping = np.where(found, pos, -1).astype(inverse.dtype)
+    if np.shares_memory(inverse, labels.a):  # the labels themselves: not to be modified
+        return mapping[inverse]
+    if not (inverse.flags.c_contiguous and inverse.flags.writeable):
+        return mapping[inverse]
+    _core.remap_codes(inverse, mapping, 1)
+    return inverse
 
 
 def _in_range(codes, k):
-    return bool(((codes >= 0) & (codes < k)).all())
+    return codes.size == 0 or (int(codes.min()) >= 0 and int(codes.max()) < k)
 
 
 def _raise_undeclared(y_true, labels):
