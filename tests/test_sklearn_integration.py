@@ -160,32 +160,69 @@ def test_grid_search(dataset):
                                theirs.cv_results_["mean_test_ll"], rtol=1e-12)
 
 
-def test_fold_missing_a_class_fails_as_in_sklearn():
-    # the model knows 3 classes, the test fold has 2: both scorers raise the same
-    # ValueError, which cross_val_score turns into nan and a warning (scikit-learn#9144)
+def test_fold_missing_a_class_scores_with_the_estimators_classes():
+    # the model knows 3 classes, the test fold has 2: scikit-learn's scorer raises (the fold
+    # scores nan, scikit-learn#9144); ours scores with labels = the estimator's classes_
     X, y = data(3, strings=True)
     test = np.flatnonzero(y != "bee")[:30]
     cv = [(np.setdiff1d(np.arange(len(y)), test), test)]
     model = LogisticRegression().fit(X[cv[0][0]], y[cv[0][0]])
-    messages = []
-    for scorer in (xentc.neg_log_loss_scorer, get_scorer("neg_log_loss")):
-        with pytest.raises(ValueError, match="different number of classes") as info:
-            scorer(model, X[test], y[test])
-        messages.append(str(info.value))
-        with pytest.warns(UserWarning, match="Scoring failed"):
-            scores = cross_val_score(LogisticRegression(), X, y, cv=cv, scoring=scorer)
-        assert np.isnan(scores).all()
-    assert messages[0] == messages[1]
+    with pytest.raises(ValueError, match="different number of classes"):
+        get_scorer("neg_log_loss")(model, X[test], y[test])
+    expected = -sklearn.metrics.log_loss(y[test], model.predict_proba(X[test]),
+                                         labels=model.classes_)
+    assert xentc.neg_log_loss_scorer(model, X[test], y[test]) == pytest.approx(
+        expected, rel=1e-12)
+    scores = cross_val_score(LogisticRegression(), X, y, cv=cv,
+                             scoring=xentc.neg_log_loss_scorer)
+    np.testing.assert_allclose(scores, [expected], rtol=1e-12)
+    # the same through the patched scoring string
+    with pytest.warns(UserWarning, match="Scoring failed"):
+        assert np.isnan(cross_val_score(LogisticRegression(), X, y, cv=cv,
+                                        scoring="neg_log_loss")).all()
+    xentc.patch_sklearn()
+    try:
+        scores = cross_val_score(LogisticRegression(), X, y, cv=cv, scoring="neg_log_loss")
+    finally:
+        xentc.unpatch_sklearn()
+    np.testing.assert_allclose(scores, [expected], rtol=1e-12)
     # a binary test fold with one class
     Xb, yb = data(2, strings=True)
     model = LogisticRegression().fit(Xb, yb)
     one = yb == "cat"
-    messages = []
-    for scorer in (xentc.neg_log_loss_scorer, get_scorer("neg_log_loss")):
-        with pytest.raises(ValueError, match="only one label") as info:
-            scorer(model, Xb[one], yb[one])
-        messages.append(str(info.value))
-    assert messages[0] == messages[1]
+    with pytest.raises(ValueError, match="only one label"):
+        get_scorer("neg_log_loss")(model, Xb[one], yb[one])
+    expected = -sklearn.metrics.log_loss(yb[one], model.predict_proba(Xb[one]),
+                                         labels=model.classes_)
+    assert xentc.neg_log_loss_scorer(model, Xb[one], yb[one]) == pytest.approx(
+        expected, rel=1e-12)
+
+
+class _ReversedClasses(LogisticRegression):
+    """A classifier whose classes_ are not sorted (its predict_proba columns follow them)."""
+
+    def fit(self, X, y):
+        super().fit(X, y)
+        self.classes_ = self.classes_[::-1].copy()
+        self.coef_ = self.coef_[::-1].copy() if self.coef_.shape[0] > 1 else -self.coef_
+        self.intercept_ = (self.intercept_[::-1].copy() if self.intercept_.shape[0] > 1
+                           else -self.intercept_)
+        return self
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_unsorted_classes_are_read_by_classes(n_classes):
+    # scikit-learn's scorer reads predict_proba's columns as the sorted classes; ours reads
+    # them by classes_ (the estimator's own order)
+    X, y = data(n_classes, strings=True)
+    model = _ReversedClasses().fit(X, y)
+    proba = model.predict_proba(X)
+    sorted_proba = proba[:, np.argsort(model.classes_)]
+    expected = -sklearn.metrics.log_loss(y, sorted_proba)
+    assert xentc.neg_log_loss_scorer(model, X, y) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(
+        -sklearn.metrics.log_loss(y, LogisticRegression().fit(X, y).predict_proba(X)),
+        expected, rtol=1e-6)  # the same model: the reversal only renames the columns
 
 
 def test_fold_missing_a_class_with_labels():

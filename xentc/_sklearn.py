@@ -45,11 +45,74 @@ def new_scorer(name):
 
     ``name`` is ``"neg_log_loss"`` or ``"d2_log_loss_score"``.  The scorer is what
     ``sklearn.metrics.get_scorer(name)`` returns, with xentc's function as its score
-    function.  Each call returns a new object (``get_scorer`` returns a copy too), so
-    ``set_score_request`` on one scorer does not change another.
+    function, except that it reads the probabilities by the estimator's ``classes_`` (see
+    ``_classes_scorer``).  Each call returns a new object (``get_scorer`` returns a copy
+    too), so ``set_score_request`` on one scorer does not change another.
     """
     _, score_func, kwargs = SCORERS[name]
-    return _import_sklearn("sklearn.metrics").make_scorer(score_func, **kwargs)
+    scorer = _import_sklearn("sklearn.metrics").make_scorer(score_func, **kwargs)
+    return _classes_scorer()(scorer._score_func, scorer._sign, scorer._kwargs,
+                             scorer._response_method)
+
+
+_CLASSES_SCORER = []
+
+
+def _classes_scorer():
+    """scikit-learn's scorer class, made to read the probabilities by ``estimator.classes_``.
+
+    scikit-learn's probability scorers pass ``predict_proba``'s columns to the metric, which
+    takes them to be the classes in sorted order, and let the metric infer the classes from
+    the test fold's ``y_true``.  So a fold that lacks a class fails (scikit-learn#9144: the
+    fold scores nan), and an estimator whose ``classes_`` are not sorted is scored on the
+    wrong columns.  This subclass gives the metric ``labels`` = the sorted ``classes_`` (unless
+    ``labels`` is given) and the columns in that order (for two classes: the probability of
+    the second sorted class).  Where scikit-learn's scorer succeeds with sorted ``classes_``
+    (every built-in classifier) the scores are the same.
+    """
+    if _CLASSES_SCORER:
+        return _CLASSES_SCORER[0]
+    import numpy as np
+
+    scorer_module = _import_sklearn("sklearn.metrics._scorer")
+
+    class ClassesScorer(scorer_module._Scorer):
+        def _score(self, method_caller, estimator, X, y_true, **kwargs):
+            classes = getattr(estimator, "classes_", None)
+            if classes is None or "labels" in self._kwargs or "labels" in kwargs:
+                return super()._score(method_caller, estimator, X, y_true, **kwargs)
+            self._warn_overlap(
+                message=(
+                    "There is an overlap between set kwargs of this scorer instance and"
+                    " passed metadata. Please pass them either as kwargs to `make_scorer`"
+                    " or metadata, but not both."
+                ),
+                kwargs=kwargs,
+            )
+            classes = np.asarray(classes)
+            order = np.argsort(classes, kind="stable")
+            ordered = classes[order]
+            method = scorer_module._get_response_method_name(
+                scorer_module._check_response_method(estimator, self._response_method))
+            binary = ordered.shape[0] == 2
+            y_proba = method_caller(estimator, method, X,
+                                    pos_label=ordered[1] if binary else None)
+            if not binary and np.any(order != np.arange(order.shape[0])):
+                y_proba = y_proba[:, order]
+            scoring_kwargs = {**self._kwargs, **kwargs, "labels": ordered}
+            return self._sign * self._score_func(y_true, y_proba, **scoring_kwargs)
+
+    ClassesScorer.__module__ = __name__
+    ClassesScorer.__qualname__ = ClassesScorer.__name__ = "_ClassesScorer"
+    _CLASSES_SCORER.append(ClassesScorer)
+    return ClassesScorer
+
+
+def __getattr__(name):
+    # pickle finds the scorer class as xentc._sklearn._ClassesScorer
+    if name == "_ClassesScorer":
+        return _classes_scorer()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _replacements():
@@ -90,6 +153,11 @@ def patch_sklearn():
     - the values of ``"neg_log_loss"`` and ``"d2_log_loss_score"`` in the scorer registry
       ``sklearn.metrics._scorer._SCORERS`` (the same dict, with the same keys, so
       ``get_scorer_names()`` and the parameter validation built on it are unchanged).
+
+    The scorers put in are ``xentc.neg_log_loss_scorer`` and ``xentc.d2_log_loss_scorer``:
+    they score with ``labels`` = the estimator's ``classes_``, so a test fold that lacks a
+    class gets a score instead of nan (scikit-learn#9144); the scores are otherwise
+    scikit-learn's.
 
     No other scikit-learn module imports ``sklearn.metrics.log_loss``: the functions named
     ``log_loss`` in ``sklearn.calibration`` (temperature scaling) and
