@@ -939,3 +939,42 @@ def test_integer_labels_at_their_type_limits(dtype, values):
     assert_allclose(xentc.log_loss(y, p), expected, rtol=1e-12)
     assert_allclose(xentc.log_loss(y, p, labels=np.unique(y)), expected, rtol=1e-12)
     assert_allclose(xentc.log_loss(y, p[:, 1]), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32])
+def test_every_code_path(cpu_level, dtype):
+    # the kernel on each ISA level: every block layout (flat short rows at C = 2 and C = 7,
+    # row by row at C = 40, column by column for F order and strided rows, binary 1-D),
+    # int32 and int64 codes, weights, and the counts of bad values, off rows and bad codes
+    rng = np.random.default_rng(11)
+    n = 3000
+    for c in (2, 7, 40):
+        p = random_proba(rng, n, c, dtype)
+        y = rng.integers(0, c, n)
+        w = rng.random(n)
+        t = onehot(y, c)
+        for q in (p, np.asfortranarray(p), np.repeat(p, 2, axis=0)[::2]):
+            for yy in (y, y.astype(np.int32), y.astype(np.int8)):
+                assert_allclose(xentc.log_loss(yy, q, labels=np.arange(c)),
+                                expected_log_loss(t, p), rtol=1e-12)
+            assert_allclose(xentc.log_loss(y, q, sample_weight=w, labels=np.arange(c)),
+                            expected_log_loss(t, p, sample_weight=w), rtol=1e-12)
+        bad_code = y.copy()
+        bad_code[n // 2] = c
+        with pytest.raises(ValueError, match="not belonging to the passed labels"):
+            xentc.log_loss(bad_code, p, labels=np.arange(c))
+        off = p.copy()
+        off[n - 1] *= 1.01
+        with pytest.warns(UserWarning, match="do not sum to one"):
+            xentc.log_loss(y, off, labels=np.arange(c))
+        nan = p.copy()
+        nan[n // 3, c - 1] = np.nan
+        with pytest.raises(ValueError, match="Input contains NaN"):
+            xentc.log_loss(y, nan)
+    p1 = rng.random(n).astype(dtype)
+    y1 = rng.integers(0, 2, n)
+    assert_allclose(xentc.log_loss(y1, p1), expected_log_loss(onehot(y1, 2), p1), rtol=1e-12)
+    assert_allclose(xentc.log_loss(y1, p1[::-1].copy()[::-1]),
+                    expected_log_loss(onehot(y1, 2), p1), rtol=1e-12)
+    with pytest.raises(ValueError, match="greater than 1"):
+        xentc.log_loss(y1, np.where(np.arange(n) == 7, dtype(1.5), p1))
