@@ -18,13 +18,19 @@
  * cascade; the caller adds the task sums in a fixed order.
  */
 
-/* -log(clip(g, lo, hi)), lo > 0 normal: the double-double log rounded once. */
+/* -log(clip(g, lo, hi)), lo > 0 normal: for float64 input the double-double log rounded
+   once; for float32 input (a float32 g, a float32-accurate term of a double sum) the
+   division-free log of float accuracy. */
 XM_INLINE double XN(ll_neglog)(double g, double lo, double hi)
 {
     g = g < lo ? lo : g;
     g = g > hi ? hi : g;
+#if XT_IS_F32
+    return -xm_log_f32acc(g);
+#else
     xm_dd r = xm_log_dd(g, 0.0);
     return -(r.hi + r.lo);
+#endif
 }
 
 /* 1 for a value outside [0, 1] or NaN, else 0 (selects of doubles, which vectorise). */

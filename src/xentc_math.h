@@ -285,6 +285,32 @@ XM_INLINE xm_dd xm_log1p01_dd(double e)
     return xm_log_core(up ? 1.0 : 0.0, f, corr);
 }
 
+/*
+ * log(u) for u positive, normal and finite, to float accuracy (relative error < 2^-32: for a
+ * float32 result, or a double sum of float32-accurate terms; not for a float64 result),
+ * without a division: the reduction of xm_log_reduce, then log1p(f) = f Q(f), Q of degree 11
+ * fitted at the Chebyshev nodes of [sqrt(1/2) - 1, sqrt(2) - 1] (|Q f / log1p(f) - 1| <=
+ * 1.2e-10 there).
+ */
+XM_INLINE double xm_log_f32acc(double u)
+{
+    double dk;
+    double f = xm_log_reduce(u, &dk);
+    double q = -0x1.dee09c61437f5p-5;
+    q = q * f + 0x1.b3ac3a86c4c69p-4;
+    q = q * f - 0x1.be62fdf835d17p-4;
+    q = q * f + 0x1.c44f7adf5465cp-4;
+    q = q * f - 0x1.fc599192e09e7p-4;
+    q = q * f + 0x1.24883dae4695ep-3;
+    q = q * f - 0x1.5568d22f95563p-3;
+    q = q * f + 0x1.999a7d48b042cp-3;
+    q = q * f - 0x1.ffffaae30f78ep-3;
+    q = q * f + 0x1.555553aa0fc93p-2;
+    q = q * f - 0x1.0000001a7efe7p-1;
+    q = q * f + 0x1.0000000034ca2p+0;
+    return dk * XM_LN2 + f * q;
+}
+
 /* The same to float accuracy (relative error < 2^-33), as a double. */
 XM_INLINE double xm_log1p01_f32acc(double e)
 {
