@@ -642,6 +642,9 @@ def log_loss_rows(const floating[:, :] p, const class_code[::1] y, const double[
     args.tol = tol
     if args.y == NULL and n_cols == 1:
         raise ValueError("the binary mode needs the class codes")
+    if n_cols == 0 or (args.y != NULL and y.shape[0] != n_rows) or (
+            args.w != NULL and w.shape[0] != n_rows):
+        raise ValueError("log_loss_rows: no columns, or codes / weights of the wrong length")
     cdef Py_ssize_t rows = TASK_ELEMENTS // n_cols if n_cols < TASK_ELEMENTS else 1
     cdef Py_ssize_t n_tasks = (n_rows + rows - 1) // rows
     cdef double *part = <double *>malloc(4 * n_tasks * sizeof(double))

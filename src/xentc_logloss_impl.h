@@ -10,12 +10,15 @@
  *     and counts the codes out of range (so that the caller need not check them first).
  * With n_cols == 1 the problem is binary: P holds the probability of the second class and
  * the first class's is 1 - p, formed in double (exact for float32 input); y is then needed
- * even for the checks alone.  Rows are processed
- * in blocks of XENTC_LL_ROWS: the checks read each value once (row by row when the rows are
- * long and contiguous, as one flat array plus strided row sums when they are short and
- * contiguous, column by column across the block otherwise), then the gathered
- * probabilities go through one vector loop of clip and log.  Block sums are added by a binary
- * cascade; the caller adds the task sums in a fixed order.
+ * even for the checks alone.
+ *
+ * Rows are processed in blocks of XENTC_LL_ROWS.  The checks read each value once: row by
+ * row when the rows are long and contiguous (XENTC_LL_BY_ROW); for short contiguous rows
+ * the range check runs over the block as one flat array and the row sums are then taken
+ * from L1 (XENTC_LL_FLAT); otherwise column by column across the block
+ * (XENTC_LL_BY_COLUMN).  The probabilities of the samples' classes are then gathered and go
+ * through one vector loop of clip and log.  Block sums are added by a binary cascade; the
+ * caller adds the task sums in a fixed order.
  */
 
 /* -log(clip(g, lo, hi)), lo > 0 normal: for float64 input the double-double log rounded

@@ -988,3 +988,19 @@ def test_every_code_path(cpu_level, dtype):
                     expected_log_loss(onehot(y1, 2), p1), rtol=rtol)
     with pytest.raises(ValueError, match="greater than 1"):
         xentc.log_loss(y1, np.where(np.arange(n) == 7, dtype(1.5), p1))
+
+
+def test_strided_labels():
+    # y_true given as a strided view (a slice, a column of a 2-D array) of any label kind
+    rng = np.random.default_rng(12)
+    n = 1000
+    y = rng.integers(0, 3, 2 * n)
+    p = random_proba(rng, n, 3)
+    expected = expected_log_loss(onehot(y[::2], 3), p)
+    names = np.array(["a", "b", "c"])
+    for yy in (y[::2], np.column_stack([y, y])[::2, 1], y.astype(np.int8)[::2],
+               names[y][::2], names[y].astype(object)[::2]):
+        for labels in (None, np.unique(yy)):
+            assert_allclose(xentc.log_loss(yy, p, labels=labels), expected, rtol=1e-12)
+    # negative strides: the samples reversed, labels and probabilities alike
+    assert_allclose(xentc.log_loss(y[::2][::-1], p[::-1]), expected, rtol=1e-12)

@@ -228,7 +228,7 @@ class _Scored:
 
         empty_w = np.empty(0, np.float64)
         if target.codes is not None:
-            codes = target.codes
+            codes = np.ascontiguousarray(target.codes)  # labels may be a strided view
             total, n_bad, n_off, n_bad_code = _core.log_loss_rows(
                 kernel_p, codes, empty_w if w is None else w, self.lo, self.hi, tol, n_threads)
         else:  # multilabel indicator: the kernel checks P, the loss is summed here by blocks
