@@ -12,6 +12,8 @@ test_log_loss_sklearn.py; this file does not need scikit-learn.
 """
 
 import math
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
@@ -1004,3 +1006,27 @@ def test_strided_labels():
             assert_allclose(xentc.log_loss(yy, p, labels=labels), expected, rtol=1e-12)
     # negative strides: the samples reversed, labels and probabilities alike
     assert_allclose(xentc.log_loss(y[::2][::-1], p[::-1]), expected, rtol=1e-12)
+
+
+def test_works_without_scikit_learn(tmp_path):
+    # scikit-learn made unimportable: log_loss, d2_log_loss_score, their warnings and errors
+    # still work, and nothing imports it
+    code = """
+import sys, warnings
+sys.modules["sklearn"] = None
+import xentc
+assert xentc.log_loss([0, 1, 1], [0.1, 0.8, 0.6]) == 0.2797765635793423
+assert xentc.d2_log_loss_score([0, 1, 1, 0], [.1, .8, .6, .3]) == 0.5686325111679058
+try:
+    xentc.log_loss([0, 1], 0.5)
+except xentc.InvalidParameterError as exc:
+    assert isinstance(exc, ValueError) and isinstance(exc, TypeError)
+else:
+    raise AssertionError("no error")
+with warnings.catch_warnings(record=True) as record:
+    warnings.simplefilter("always")
+    xentc.d2_log_loss_score([1], [.2])
+assert record[0].category.__name__ == "UndefinedMetricWarning"
+assert sys.modules["sklearn"] is None
+"""
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True)
