@@ -1030,3 +1030,27 @@ assert record[0].category.__name__ == "UndefinedMetricWarning"
 assert sys.modules["sklearn"] is None
 """
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True)
+
+
+def test_concurrent_calls_from_python_threads():
+    # the kernel releases the GIL; concurrent calls (integer and string labels, weights,
+    # several threads each) give the single-call results exactly
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(13)
+    cases = []
+    for c, dtype in ((3, F64), (12, F32), (2, F64)):
+        p = random_proba(rng, 40_000, c, dtype)
+        y = rng.integers(0, c, 40_000)
+        w = rng.random(40_000)
+        names = np.array([f"class{k:02d}" for k in range(c)])
+        cases += [(y, p, None), (names[y], p, w)]
+    expected = [xentc.log_loss(y, p, sample_weight=w) for y, p, w in cases]
+
+    def work(i):
+        y, p, w = cases[i % len(cases)]
+        return i % len(cases), xentc.log_loss(y, p, sample_weight=w, n_threads=2)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for k, value in pool.map(work, range(36)):
+            assert value == expected[k]
