@@ -9,7 +9,7 @@ arrive as 2-D (rows, reduced elements) with a unit column stride; row strides ma
 depends on how many threads ran, so results are bit-identical for every ``n_threads``.
 """
 
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcmp, memcpy, memset
 from libc.math cimport fabs
@@ -756,6 +756,56 @@ def factorize_records(const unsigned char[:, ::1] records, class_code[::1] codes
         first_rows[u] = first[u]
     free(first)
     return first_rows
+
+
+cdef Py_ssize_t LABEL_BLOCK = 1 << 16
+
+
+def label_range(const class_code[:] y, int n_threads):
+    """(min, max) of the non-empty integer labels y (int32 or int64, any stride), one pass."""
+    cdef Py_ssize_t n = y.shape[0]
+    cdef Py_ssize_t n_blocks = (n + LABEL_BLOCK - 1) // LABEL_BLOCK
+    lows = np.empty(n_blocks, dtype=np.int64)
+    highs = np.empty(n_blocks, dtype=np.int64)
+    cdef int64_t[::1] lo_v = lows
+    cdef int64_t[::1] hi_v = highs
+    cdef Py_ssize_t b, i, i0, i1
+    cdef int64_t lo, hi, v
+    with nogil:
+        for b in prange(n_blocks, schedule="static", num_threads=n_threads,
+                        use_threads_if=n_threads > 1 and n_blocks > 1):
+            i0 = b * LABEL_BLOCK
+            i1 = i0 + LABEL_BLOCK if i0 + LABEL_BLOCK < n else n
+            lo = y[i0]
+            hi = y[i0]
+            for i in range(i0, i1):
+                v = y[i]
+                lo = v if v < lo else lo
+                hi = v if v > hi else hi
+            lo_v[b] = lo
+            hi_v[b] = hi
+    return int(lows.min()), int(highs.max())
+
+
+def label_presence(const class_code[:] y, int64_t lo, Py_ssize_t span, int n_threads):
+    """Which of the values lo .. lo + span - 1 occur in y (all of y's values are among
+    them): a bool array of length span, from one table per thread (stores only, no counts;
+    an OR, so the result does not depend on the schedule)."""
+    cdef Py_ssize_t n = y.shape[0]
+    cdef Py_ssize_t n_blocks = (n + LABEL_BLOCK - 1) // LABEL_BLOCK
+    cdef int team = n_threads if n_threads > 1 and n_blocks > 1 else 1
+    seen = np.zeros((team, span), dtype=np.uint8)
+    cdef unsigned char[:, ::1] seen_v = seen
+    cdef Py_ssize_t b, i, i0, i1, t
+    with nogil:
+        for b in prange(n_blocks, schedule="static", num_threads=team,
+                        use_threads_if=team > 1):
+            t = threadid()
+            i0 = b * LABEL_BLOCK
+            i1 = i0 + LABEL_BLOCK if i0 + LABEL_BLOCK < n else n
+            for i in range(i0, i1):
+                seen_v[t, y[i] - lo] = 1
+    return seen.any(axis=0)
 
 
 def remap_codes(class_code[::1] codes, const class_code[::1] table, int n_threads):

@@ -4,8 +4,8 @@ its one-hot matrix: the sorted classes and one integer code per sample.
 The checks, their order and their messages follow ``sklearn.utils.multiclass.type_of_target``,
 ``unique_labels`` and ``sklearn.metrics._classification._one_hot_encoding_multiclass_target``;
 scikit-learn itself is not imported.  Labels are encoded in O(N) without a sort of the
-samples: integers and booleans by counting their values (when their range is small),
-strings and other objects with a hash table; only the distinct values are sorted.
+samples: integers and booleans from their range and the values present (when the range is
+small), strings and other objects with a hash table; only the distinct values are sorted.
 """
 
 import numbers
@@ -128,12 +128,13 @@ def _all_numeric_columns(frame):
 
 class _Labels:
     """A label array with its sorted distinct values and, for 1-D (or one-column) arrays, the
-    index of each element among them, computed once: integers and booleans by counting their
-    values (when their span is small), strings and objects with a hash table, other dtypes
-    by ``np.unique``."""
+    index of each element among them, computed once: integers and booleans from their range
+    and the values present (when the range is small), strings and objects with a hash
+    table, other dtypes by ``np.unique``."""
 
-    def __init__(self, a):
+    def __init__(self, a, n_threads=1):
         self.a = a
+        self.n_threads = n_threads
         self._unique = self._inverse = None
 
     def unique(self):
@@ -153,19 +154,18 @@ class _Labels:
         if a.ndim != 1:
             self._unique = np.unique(a)
             return
-        span = _int_span(a)
-        if span is not None:
-            lo, hi, shifted = span
-            present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
-            v = a.view(np.uint8) if a.dtype == np.bool_ else a
-            values = present.astype(v.dtype) + v.dtype.type(lo)  # lo is a value of v
+        ints = _IntLabels.of(a, n_threads=self.n_threads)
+        if ints is not None:
+            present = np.flatnonzero(ints.presence())
+            v = ints.v
+            values = present.astype(v.dtype) + v.dtype.type(ints.lo)  # lo is a value of v
             self._unique = values.view(np.bool_) if a.dtype == np.bool_ else values
-            if lo == 0 and present.size == hi + 1:
-                self._inverse = shifted  # the values are their own indices
+            if ints.lo == 0 and present.size == ints.hi + 1:
+                self._inverse = ints.shifted()  # the values are their own indices
             else:
-                table = np.full(hi - lo + 1, -1, code_dtype(present.size))
+                table = np.full(ints.hi - ints.lo + 1, -1, code_dtype(present.size))
                 table[present] = np.arange(present.size)
-                self._inverse = table[shifted]
+                self._inverse = table[ints.shifted()]
             return
         codes = np.empty(a.size, code_dtype(a.size))
         if a.dtype.kind in "US" and a.size and a.itemsize:
@@ -184,27 +184,53 @@ class _Labels:
         self._unique, self._inverse = distinct[order], codes
 
 
-def _int_span(a, extra=None):
-    """For a non-empty 1-D integer or boolean array ``a`` (and the integers ``extra``): ``(lo,
-    hi, a - lo)``, the last as int32 or int64 (``a`` itself when it is one of them and ``lo``
-    is 0), or None when ``a`` is not of that kind or the span is too large for a table."""
-    if a.dtype.kind not in "biu" or a.size == 0:
-        return None
-    v = a.view(np.uint8) if a.dtype == np.bool_ else a
-    lo, hi = int(v.min()), int(v.max())
-    if extra is not None and extra.size:
-        lo, hi = min(lo, int(extra.min())), max(hi, int(extra.max()))
-    if hi - lo > max(_DENSE_SPAN, 2 * a.size):
-        return None
-    if lo == 0 and v.dtype in (np.int32, np.int64):
-        return lo, hi, v
-    shifted = np.empty(v.size, code_dtype(hi - lo + 1))
-    # v - lo in the codes' type, modulo 2^bits where v or lo do not fit it: the difference
-    # itself, in [0, hi - lo], always does
-    lo_wrapped = np.array(lo % 2 ** (8 * shifted.itemsize), np.uint64).astype(shifted.dtype)
-    np.copyto(shifted, v, casting="unsafe")
-    shifted -= lo_wrapped
-    return lo, hi, shifted
+class _IntLabels:
+    """A non-empty 1-D integer or boolean label array ``v`` (booleans viewed as uint8) whose
+    values, together with the integers ``extra``, span ``lo .. hi``, a range small enough
+    for a table indexed by ``value - lo``.  int32 / int64 labels are read by one-pass
+    parallel kernels; other integer types through NumPy."""
+
+    def __init__(self, v, lo, hi, n_threads):
+        self.v, self.lo, self.hi, self.n_threads = v, lo, hi, n_threads
+        self.native = v.dtype in (np.int32, np.int64)
+
+    @classmethod
+    def of(cls, a, extra=None, n_threads=1):
+        """The labels ``a`` (1-D) as _IntLabels, or None if they are not integers or
+        booleans or their span is too large for a table."""
+        if a.dtype.kind not in "biu" or a.size == 0:
+            return None
+        v = a.view(np.uint8) if a.dtype == np.bool_ else a
+        if v.dtype in (np.int32, np.int64):
+            lo, hi = _core.label_range(v, n_threads)
+        else:
+            lo, hi = int(v.min()), int(v.max())
+        if extra is not None and extra.size:
+            lo, hi = min(lo, int(extra.min())), max(hi, int(extra.max()))
+        if hi - lo > max(_DENSE_SPAN, 2 * a.size):
+            return None
+        return cls(v, lo, hi, n_threads)
+
+    def presence(self):
+        """Which of the values lo .. hi occur (a bool array)."""
+        span = self.hi - self.lo + 1
+        if self.native:
+            return _core.label_presence(self.v, self.lo, span, self.n_threads)
+        return np.bincount(self.shifted(), minlength=span) > 0
+
+    def shifted(self):
+        """``v - lo`` as int32 or int64 (``v`` itself when it is one of them and ``lo`` is
+        0)."""
+        if self.lo == 0 and self.native:
+            return self.v
+        shifted = np.empty(self.v.size, code_dtype(self.hi - self.lo + 1))
+        # v - lo in the codes' type, modulo 2^bits where v or lo do not fit it: the
+        # difference itself, in [0, hi - lo], always does
+        bits = 8 * shifted.itemsize
+        lo_wrapped = np.array(self.lo % 2**bits, np.uint64).astype(shifted.dtype)
+        np.copyto(shifted, self.v, casting="unsafe")
+        shifted -= lo_wrapped
+        return shifted
 
 
 def _is_multilabel(y):
@@ -283,9 +309,9 @@ def _unique_labels(y_raw, labels, kind):
     return np.asarray(sorted(values))
 
 
-def _fit_classes(y_raw):
+def _fit_classes(y_raw, n_threads=1):
     """``LabelBinarizer().fit(y_raw).classes_``, the target type and the labels."""
-    labels = _Labels(as_array(y_raw))
+    labels = _Labels(as_array(y_raw), n_threads)
     kind = target_type(y_raw, labels, input_name="y")
     if "multioutput" in kind:
         raise ValueError("Multioutput target data is not supported with label binarization")
@@ -299,15 +325,14 @@ def _codes(labels, classes):
     where a label is not a class."""
     a = labels.a.reshape(-1)
     if labels._inverse is None and classes.dtype.kind in "biu":
-        span = _int_span(a, classes.astype(np.int64))
-        if span is not None:  # one table lookup, no pass to find the labels' own values
-            lo, hi, shifted = span
+        ints = _IntLabels.of(a, classes.astype(np.int64), labels.n_threads)
+        if ints is not None:  # one table lookup, no pass to find the labels' own values
             k = classes.size
-            if lo == 0 and hi < k and classes[0] == 0 and classes[-1] == k - 1:
-                return shifted  # the labels are their own codes (int32 / int64 labels: no copy)
-            table = np.full(hi - lo + 1, -1, code_dtype(k))
-            table[classes.astype(np.int64) - lo] = np.arange(k)
-            return table[shifted]
+            if ints.lo == 0 and ints.hi < k and classes[0] == 0 and classes[-1] == k - 1:
+                return ints.shifted()  # the labels are their own codes
+            table = np.full(ints.hi - ints.lo + 1, -1, code_dtype(k))
+            table[classes.astype(np.int64) - ints.lo] = np.arange(k)
+            return table[ints.shifted()]
     distinct = labels.unique()
     if distinct is classes:
         return labels.inverse()
@@ -337,13 +362,13 @@ def _raise_undeclared(y_true, labels):
     )
 
 
-def encode_target(y_true, labels):
+def encode_target(y_true, labels, n_threads=1):
     """``y_true`` encoded against the classes of ``labels`` (or of ``y_true``), with the
     checks of scikit-learn's ``_one_hot_encoding_multiclass_target``.  An error that
     scikit-learn raises after its unsorted-labels warning is returned in ``Target.error``."""
     pending = []
     if labels is None:
-        return _encode(y_true, None, pending)
+        return _encode(y_true, None, pending, n_threads=n_threads)
     classes, _, _ = _fit_classes(labels)
     if not np.all(classes == as_array(labels)):
         pending.append(
@@ -352,16 +377,16 @@ def encode_target(y_true, labels):
             "that the columns of y_prob correspond to this ordering."
         )
     try:
-        return _encode(y_true, labels, pending, classes)
+        return _encode(y_true, labels, pending, classes, n_threads)
     except Exception as exc:
         if not pending:
             raise
         return Target(classes, pending=pending, error=exc)
 
 
-def _encode(y_true, labels, pending, classes=None):
+def _encode(y_true, labels, pending, classes=None, n_threads=1):
     if labels is not None:
-        y = _Labels(as_array(y_true))
+        y = _Labels(as_array(y_true), n_threads)
         codes = unchecked = None
         one_column = y.a.ndim == 1 or (y.a.ndim == 2 and y.a.shape[1] == 1)
         k = classes.size
@@ -382,7 +407,7 @@ def _encode(y_true, labels, pending, classes=None):
             _raise_undeclared(y_true, labels)
         kind = "multiclass"
     else:
-        classes, kind, y = _fit_classes(y_true)
+        classes, kind, y = _fit_classes(y_true, n_threads)
         codes = None
     if classes.shape[0] == 1:
         if labels is None:

@@ -190,7 +190,7 @@ class _Scored:
                     f"Found input variables with inconsistent numbers of samples: {lengths}"
                 )
             w = None if sample_weight is None else _as_sample_weight(sample_weight, n)
-            target = encode_target(y_true, labels)
+            target = encode_target(y_true, labels, n_threads)
         except Exception:
             _check_probability_values(p)  # scikit-learn checks the probabilities first
             raise
