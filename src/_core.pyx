@@ -764,6 +764,8 @@ cdef Py_ssize_t LABEL_BLOCK = 1 << 16
 def label_range(const class_code[:] y, int n_threads):
     """(min, max) of the non-empty integer labels y (int32 or int64, any stride), one pass."""
     cdef Py_ssize_t n = y.shape[0]
+    if n == 0:
+        raise ValueError("label_range of no labels")
     cdef Py_ssize_t n_blocks = (n + LABEL_BLOCK - 1) // LABEL_BLOCK
     lows = np.empty(n_blocks, dtype=np.int64)
     highs = np.empty(n_blocks, dtype=np.int64)
@@ -794,6 +796,8 @@ def label_presence(const class_code[:] y, int64_t lo, Py_ssize_t span, int n_thr
     cdef Py_ssize_t n = y.shape[0]
     cdef Py_ssize_t n_blocks = (n + LABEL_BLOCK - 1) // LABEL_BLOCK
     cdef int team = n_threads if n_threads > 1 and n_blocks > 1 else 1
+    if span <= 0:
+        raise ValueError("label_presence of an empty range")
     seen = np.zeros((team, span), dtype=np.uint8)
     cdef unsigned char[:, ::1] seen_v = seen
     cdef Py_ssize_t b, i, i0, i1, t
