@@ -866,3 +866,10 @@ def test_spread_beyond_the_double_range(cpu_level, n_cols):
     expected[1, :2] = [-1.0, 1.0]
     assert_array_equal(grad, expected)
     assert_array_equal(xentc.cross_entropy(x, np.array([1, 1]), reduction="none"), [inf, 0.0])
+
+
+def test_nll_loss_sum_of_infinities_and_overflow():
+    # math.fsum raises on inf + -inf and on an overflowing sum: the loss is nan / inf instead
+    y = np.array([0, 0])
+    assert np.isnan(xentc.nll_loss(np.array([[inf, -1.0], [-inf, -2.0]]), y, weight=[1.0, 2.0]))
+    assert xentc.nll_loss(np.array([[-1e308, -1.0]] * 2), y, reduction="sum") == inf

@@ -141,6 +141,16 @@ def _scalar(value, dtype):
     return dtype.type(value)
 
 
+def _fsum(values):
+    """math.fsum, but inf / NaN where it raises (an infinity of each sign: NaN; an overflow of
+    the sum: inf), as a float64 sum would give and as torch does."""
+    try:
+        return math.fsum(values)
+    except (OverflowError, ValueError):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.sum(values, dtype=np.float64))
+
+
 def _divide(num, den):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.float64(num) / np.float64(den)
@@ -226,7 +236,7 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
         if reduction == "none":
             loss = shaped_result(loss_rows, out_shape, result)
         else:
-            total = math.fsum(partial)
+            total = _fsum(partial)
             if by_probability and n_rows == 0 and reduction == "sum":
                 total = -0.0  # PyTorch's sum over no rows of probability targets
             value = total if reduction == "sum" else _divide(total, denominator)
@@ -369,7 +379,7 @@ def _nll_loss(input, target, weight, ignore_index, reduction, n_threads, want_lo
             rows_loss[rows] = terms
             loss = shaped_result(rows_loss, target_shape, result)
         else:
-            total = math.fsum(terms)
+            total = _fsum(terms)
             value = total if reduction == "sum" else _divide(total, denominator)
             loss = _scalar(value, result)
     if not want_grad:
