@@ -36,9 +36,10 @@ def test_info_json(capsys):
     assert info["peers"]["scipy"]["importable"] is True
 
 
-def test_info_as_a_process():
+def test_info_as_a_process(tmp_path):
+    # cwd elsewhere: from the repository root, -m would find the uncompiled source tree
     p = subprocess.run([sys.executable, "-m", "xentc", "info"], capture_output=True, text=True,
-                       timeout=120)
+                       timeout=120, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith(f"xentc {xentc.__version__}") and p.stderr == ""
 
@@ -162,7 +163,7 @@ def test_unavailable_level(capsys, monkeypatch):
     assert code == 2 and "not available here" in err
 
 
-def test_usage_error_as_a_process():
+def test_usage_error_as_a_process(tmp_path):
     p = subprocess.run([sys.executable, "-m", "xentc"], capture_output=True, text=True,
-                       timeout=120)
+                       timeout=120, cwd=tmp_path)
     assert p.returncode == 2 and "usage: xentc" in p.stderr and "Traceback" not in p.stderr
