@@ -2,9 +2,9 @@
 matrix: labels are encoded once, then one kernel pass over the probabilities checks their
 range and row sums and sums the clipped log-likelihood of each sample's class."""
 
-import math
 import functools
 import inspect
+import math
 import sys
 import warnings
 
