@@ -6,8 +6,8 @@ import pathlib
 
 import pytest
 
-MODULES = ["xentc._special", "xentc._losses", "xentc._binary", "xentc._threads",
-           "xentc._config", "xentc.reference"]
+MODULES = ["xentc._special", "xentc._losses", "xentc._binary", "xentc._metrics",
+           "xentc._threads", "xentc._config", "xentc.reference"]
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
 
