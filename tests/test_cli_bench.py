@@ -74,6 +74,15 @@ def test_bench_mismatch_exits_1(capsys, monkeypatch):
     assert "1 entries skipped" in err
 
 
+def test_bench_interrupted(capsys, monkeypatch):
+    def interrupted(*a):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(_bench, "run_entry", interrupted)
+    code, out, err = run(capsys, "bench", *TINY)
+    assert code == 130 and "Traceback" not in err
+    assert err.splitlines() == ["[1/1] logsumexp 200x10 float64", "xentc: interrupted"]
+
+
 def test_bench_plot_without_matplotlib(capsys, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     timed = []

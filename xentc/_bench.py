@@ -657,24 +657,28 @@ def _run(args):
     progress = Progress(sum(len(shapes_for(name, args)) for name in args.functions)
                         * len(args.dtypes))
     done = 0
-    for name in args.functions:
-        impls = all_impls(name, args.threads, peer_impls(name, args.torch_threads, notes))
-        peers = [i.label for i in impls if i.label != "floor" and not i.label.startswith("xentc")]
-        print_header(name, peers)
-        entries = []
-        for shape in shapes_for(name, args):
-            for dtype in args.dtypes:
-                done += 1
-                progress.show(done, f"{name} {common.format_shape(shape)} {dtype}")
-                records, error = run_entry(name, shape, dtype, impls, args)
-                progress.clear()
-                if error:
-                    print(f"!!! MISMATCH, entry skipped: {error}", flush=True)
-                    mismatches.append(error)
-                print_rows(records, peers)
-                entries.append(records)
-                all_records += records
-        print_targets(name, entries, peers)
+    try:
+        for name in args.functions:
+            impls = all_impls(name, args.threads, peer_impls(name, args.torch_threads, notes))
+            peers = [i.label for i in impls
+                     if i.label != "floor" and not i.label.startswith("xentc")]
+            print_header(name, peers)
+            entries = []
+            for shape in shapes_for(name, args):
+                for dtype in args.dtypes:
+                    done += 1
+                    progress.show(done, f"{name} {common.format_shape(shape)} {dtype}")
+                    records, error = run_entry(name, shape, dtype, impls, args)
+                    progress.clear()
+                    if error:
+                        print(f"!!! MISMATCH, entry skipped: {error}", flush=True)
+                        mismatches.append(error)
+                    print_rows(records, peers)
+                    entries.append(records)
+                    all_records += records
+            print_targets(name, entries, peers)
+    finally:  # Ctrl-C: the interrupted message goes on a line of its own
+        progress.clear()
     for note in sorted(notes):
         print(f"note: {note}")
     if args.quick:
