@@ -612,7 +612,9 @@ def plot_speedups(records, path, n_threads):
                                       if impl == ours}
     panels = {name: entries for name, entries in panels.items()
               if any(entries.values())}
-    fig = Figure(figsize=(9, 1 + 2.8 * max(1, len(panels))), layout="constrained")
+    most = max((len(entries) for entries in panels.values()), default=1)
+    fig = Figure(figsize=(max(9.0, 3 + 0.95 * most), 1 + 2.8 * max(1, len(panels))),
+                 layout="constrained")
     axes = fig.subplots(max(1, len(panels)), 1, squeeze=False)[:, 0]
     if not panels:
         axes[0].text(0.5, 0.5, f"no peer was timed against {ours}", ha="center", va="center")
