@@ -459,16 +459,21 @@ def speedups(records, peers):
             for p in peers if p in ms}
 
 
+def column_width(peer):
+    """Width of the ``vs <peer>`` column: 16, or wider so the heading keeps a space before it."""
+    return max(16, len(peer) + 4)
+
+
 def print_header(name, peers):
-    cols = "".join(f"{'vs ' + p:>16}" for p in peers)
+    cols = "".join(f"{'vs ' + p:>{column_width(p)}}" for p in peers)
     print(f"\n== {name} ==\n{'shape':<14}{'dtype':<9}{'impl':<17}{'ms':>10}{'×floor':>8}{cols}")
 
 
 def print_rows(records, peers):
     ups = speedups(records, peers)
     for r in records:
-        cells = "".join(f"{ups[r['impl'], p]:>15.2f}×" if (r["impl"], p) in ups else " " * 16
-                        for p in peers)
+        cells = "".join(f"{ups[r['impl'], p]:>{column_width(p) - 1}.2f}×"
+                        if (r["impl"], p) in ups else " " * column_width(p) for p in peers)
         print(f"{common.format_shape(r['shape']):<14}{r['dtype']:<9}{r['impl']:<17}"
               f"{r['ms']:>10.3f}{r['ratio_floor']:>8.2f}{cells}".rstrip(), flush=True)
 
