@@ -104,11 +104,22 @@ def test_bench_plot_writes_a_png(capsys, tmp_path):
     assert path.read_bytes()[:8] == PNG_SIGNATURE
 
 
-def test_plot_without_peers_still_writes_a_png(tmp_path):
+def test_plot_two_peers_a_missing_one_and_none(tmp_path):
     pytest.importorskip("matplotlib")
-    records = [dict(function="logsumexp", shape=[4, 2], dtype="float64", impl=impl, ms=1.0,
-                    ratio_floor=1.0) for impl in ("floor", "xentc thr=1")]
-    _bench.plot_speedups(records, tmp_path / "none.png", 1)
+
+    def entry(function, shape, impls):
+        return [dict(function=function, shape=shape, dtype="float64", impl=impl, ms=ms,
+                     ratio_floor=ms) for impl, ms in impls]
+
+    records = (entry("cross_entropy_and_grad", [4, 2], [("floor", 1.0), ("xentc thr=2", 2.0),
+                                                        ("torch thr=2", 8.0),
+                                                        ("sklearn thr=2", 6.0)])
+               + entry("cross_entropy_and_grad", [4, 3], [("floor", 1.0), ("xentc thr=2", 2.0),
+                                                          ("sklearn thr=2", 5.0)])
+               + entry("cross_entropy", [4, 2], [("floor", 1.0), ("xentc thr=2", 2.0)]))
+    _bench.plot_speedups(records, tmp_path / "two.png", 2)
+    assert (tmp_path / "two.png").read_bytes()[:8] == PNG_SIGNATURE
+    _bench.plot_speedups(records[-2:], tmp_path / "none.png", 2)   # no peer at all
     assert (tmp_path / "none.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
