@@ -1,4 +1,5 @@
-"""The command line: ``python -m xentc check`` and ``info`` (in-process and as a process)."""
+"""The command line: ``python -m xentc check`` and ``info`` (in-process and as a process);
+``bench`` is in test_cli_bench.py."""
 
 import json
 import subprocess
@@ -133,7 +134,7 @@ def test_ctrl_c(capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["bench"], "invalid choice: 'bench'"),
+    (["bench", "--dtypes", "float16"], "unknown float16"),
     (["nope"], "invalid choice: 'nope'"),
     (["check", "--level", "sse9"], "invalid choice: 'sse9'"),
     (["check", "--seed", "x"], "invalid int value: 'x'"),

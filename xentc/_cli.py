@@ -1,5 +1,6 @@
 """The ``xentc`` command line: ``check`` (a self-check of every public function on this
-machine) and ``info`` (version, build, threads, code path, peers).
+machine), ``info`` (version, build, threads, code path, peers) and ``bench`` (time xentc
+against the read floor and its peers, SPEC section 4).
 
 A subcommand is a function ``_add_<name>(subparsers)`` that registers its parser with
 ``set_defaults(run=...)``; ``run(args)`` returns the exit status.
@@ -189,9 +190,31 @@ def _add_check(sub):
     p.set_defaults(run=_run_check)
 
 
+# --- bench ---------------------------------------------------------------------------------
+
+def _run_bench(args):
+    from . import _bench
+
+    return _bench.run(args, prog="xentc bench")
+
+
+def _add_bench(sub):
+    from . import _bench
+
+    p = sub.add_parser("bench", help="time xentc against the read floor and its peers",
+                       description="Time xentc (n_threads 1 and 2) against the single-thread "
+                                   "read floor and the installed peers (scipy, torch, "
+                                   "scikit-learn) on the SPEC section 4 shapes, after "
+                                   "checking that they agree; print the times, the ratios to "
+                                   "the floor, the speed-ups and the SPEC targets. Exit 1 if "
+                                   "xentc disagrees with a peer.")
+    _bench.add_arguments(p)
+    p.set_defaults(run=_run_bench)
+
+
 # --- main ----------------------------------------------------------------------------------
 
-SUBCOMMANDS = [_add_check, _add_info]
+SUBCOMMANDS = [_add_bench, _add_check, _add_info]
 
 
 def build_parser():

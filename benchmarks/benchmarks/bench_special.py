@@ -19,7 +19,7 @@ THREADS = [1, 2]
 class Xentc:
     """xentc.<function>(X, axis=1, n_threads=...)."""
 
-    params = [list(common.FUNCTIONS), SHAPES, DTYPES, THREADS]
+    params = [list(common.SPECIAL_FUNCTIONS), SHAPES, DTYPES, THREADS]
     param_names = ["function", "shape", "dtype", "n_threads"]
 
     def setup(self, function, shape, dtype, n_threads):
@@ -46,7 +46,7 @@ class Floor:
 class Scipy:
     """Baseline: scipy.special.<function>(X, axis=1), single-threaded."""
 
-    params = [list(common.FUNCTIONS), SHAPES, DTYPES]
+    params = [list(common.SPECIAL_FUNCTIONS), SHAPES, DTYPES]
     param_names = ["function", "shape", "dtype"]
 
     def setup(self, function, shape, dtype):
