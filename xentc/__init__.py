@@ -7,6 +7,20 @@ implementations to check against.  ``xentc.neg_log_loss_scorer`` and
 :func:`patch_sklearn` makes scikit-learn itself use them; scikit-learn is imported only then.
 """
 
+try:
+    from . import _core  # noqa: F401  (the compiled kernels)
+except ImportError as exc:  # pragma: no cover - depends on how xentc is run
+    import os
+
+    if os.path.exists(os.path.join(os.path.dirname(__file__), os.pardir, "meson.build")):
+        raise ImportError(
+            "xentc is being imported from its source tree, which has no compiled kernels "
+            "(e.g. `python -m xentc` run from the repository root): run it from another "
+            "directory or use the `xentc` command; to work on xentc in place, install it "
+            "with `pip install --no-build-isolation -e .`"
+        ) from exc
+    raise
+
 from ._binary import (
     binary_cross_entropy,
     binary_cross_entropy_and_grad,
