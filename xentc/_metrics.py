@@ -115,9 +115,12 @@ def _as_probabilities(y_proba):
     (the kernel does that): float16/32/64 kept, anything else converted to float64."""
     if y_proba is None:  # what check_array makes of None
         raise ValueError("Input contains NaN.")
-    if not isinstance(y_proba, np.ndarray) and np.iscomplexobj(y_proba):
-        np.asarray(y_proba, dtype=np.float64)  # NumPy's TypeError, as scikit-learn's
-    p = as_array(y_proba)
+    try:
+        p = as_array(y_proba)
+    except ValueError:  # complex data: an array's error is as_array's, a list's NumPy's
+        if not isinstance(y_proba, np.ndarray):
+            np.asarray(y_proba, dtype=np.float64)  # TypeError, as scikit-learn's
+        raise
     if p.dtype.kind not in "f" or p.dtype.itemsize > 8:
         p = as_array(y_proba, dtype=np.float64)
     if p.ndim > 2:
