@@ -190,7 +190,8 @@ enum { XENTC_LL_BY_ROW = 0, XENTC_LL_FLAT = 1, XENTC_LL_BY_COLUMN = 2 };
 /* Element (i, j) of P is p[i * rs + j * cs]; n_cols == 1: binary, p = P(second class).
    y: class codes (int64, or int32 if code32) in [0, n_cols) ({0, 1} when binary), NULL for
    the checks alone (not when binary); w: sample weights or NULL; lo, hi: the clip bounds;
-   tol: the row-sum tolerance. */
+   tol: the row-sum tolerance; loss: NULL, or where the unweighted loss of each row goes
+   (indexed by row, like y). */
 typedef struct {
     const void *p;
     ptrdiff_t rs, cs, n_cols;
@@ -198,6 +199,7 @@ typedef struct {
     int code32;
     const double *w;
     double lo, hi, tol;
+    double *loss;
 } xentc_ll_args;
 
 

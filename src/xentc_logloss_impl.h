@@ -56,6 +56,21 @@ XM_INLINE double XN(ll_block_loss)(const int weighted, const double *restrict g,
     return s;
 }
 
+/* The same, also storing each row's unweighted loss in loss[0..n). */
+XM_INLINE double XN(ll_block_loss_out)(const int weighted, const double *restrict g,
+                                       const double *restrict w, double *restrict loss,
+                                       ptrdiff_t n, double lo, double hi)
+{
+    double s = 0.0;
+#pragma omp simd reduction(+:s)
+    for (ptrdiff_t k = 0; k < n; k++) {
+        double l = XN(ll_neglog)(g[k], lo, hi);
+        loss[k] = l;
+        s += weighted ? w[k] * l : l;
+    }
+    return s;
+}
+
 XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int code32,
                              const xentc_ll_args *A,
                              ptrdiff_t r0, ptrdiff_t r1, double *n_bad, double *n_off,
@@ -169,7 +184,11 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
                 bad_code += bc;
             }
         }
-        if (has_y)
+        if (has_y && A->loss != NULL)
+            xm_cascade_add(&sum, XN(ll_block_loss_out)(weighted, g,
+                                                       weighted ? A->w + b0 : NULL,
+                                                       A->loss + b0, nb, A->lo, A->hi));
+        else if (has_y)
             xm_cascade_add(&sum, XN(ll_block_loss)(weighted, g, weighted ? A->w + b0 : NULL,
                                                    nb, A->lo, A->hi));
     }
@@ -182,7 +201,7 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
 
 /*
  * Entry point: rows [r0, r1) of the problem A.  Returns the (weighted) loss sum, 0 when
- * A->y is NULL (checks only); *n_bad receives the number of values outside [0, 1], *n_off
+ * A->y is NULL (checks only), and stores the rows' losses where A->loss is not NULL; *n_bad receives the number of values outside [0, 1], *n_off
  * the number of rows whose sum is off (never in the binary mode) and *n_bad_code the number
  * of codes outside [0, n_cols) ([0, 1] when binary; such rows read column 0).  Where n_bad
  * or n_bad_code is not 0 the sum is meaningless.

@@ -43,6 +43,7 @@ from ._losses import (
     sparse_softmax_cross_entropy_with_logits,
 )
 from ._metrics import InvalidParameterError, d2_log_loss_score, log_loss
+from ._partial import CrossEntropyState, LogLossState, cross_entropy_partial, log_loss_partial
 from ._sklearn import patch_sklearn, sklearn_is_patched, unpatch_sklearn
 from ._special import log_softmax, logsumexp, softmax
 from ._threads import openmp_enabled
@@ -71,6 +72,10 @@ __all__ = [
     "weighted_cross_entropy_with_logits",
     "log_loss",
     "d2_log_loss_score",
+    "log_loss_partial",
+    "cross_entropy_partial",
+    "LogLossState",
+    "CrossEntropyState",
     "InvalidParameterError",
     "patch_sklearn",
     "unpatch_sklearn",
@@ -85,6 +90,10 @@ def __getattr__(name):
     # neg_log_loss_scorer and d2_log_loss_scorer are scikit-learn objects: made on access
     # (a new one each time, as sklearn.metrics.get_scorer does), so that importing xentc
     # does not import scikit-learn.  Not in __all__, for the same reason.
+    if name == "dask":  # xentc.dask needs dask, an optional dependency: imported on use
+        import importlib
+
+        return importlib.import_module(".dask", __name__)
     from . import _sklearn
 
     if name in _sklearn.SCORER_ATTRIBUTES:

@@ -54,6 +54,9 @@ class Target:
             _raise_undeclared(*self.unchecked)
 
     def emit_pending(self, stacklevel):
+        """Emit the pending warnings (``stacklevel`` None: leave them to the caller)."""
+        if stacklevel is None:
+            return
         for message in self.pending:
             warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
 
@@ -369,19 +372,26 @@ def encode_target(y_true, labels, n_threads=1):
     pending = []
     if labels is None:
         return _encode(y_true, None, pending, n_threads=n_threads)
-    classes, _, _ = _fit_classes(labels)
-    if not np.all(classes == as_array(labels)):
-        pending.append(
-            f"Labels passed were {labels}. But this function assumes labels are ordered "
-            f"lexicographically. Pass the ordered labels={classes.tolist()} and ensure "
-            "that the columns of y_prob correspond to this ordering."
-        )
+    classes, pending = sorted_labels(labels)
     try:
         return _encode(y_true, labels, pending, classes, n_threads)
     except Exception as exc:
         if not pending:
             raise
         return Target(classes, pending=pending, error=exc)
+
+
+def sorted_labels(labels):
+    """The classes of ``labels``, sorted, and scikit-learn's warning (a list of at most one
+    message) if ``labels`` was not sorted."""
+    classes, _, _ = _fit_classes(labels)
+    if np.all(classes == as_array(labels)):
+        return classes, []
+    return classes, [
+        f"Labels passed were {labels}. But this function assumes labels are ordered "
+        f"lexicographically. Pass the ordered labels={classes.tolist()} and ensure that the "
+        "columns of y_prob correspond to this ordering."
+    ]
 
 
 def _encode(y_true, labels, pending, classes=None, n_threads=1):

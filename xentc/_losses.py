@@ -248,7 +248,7 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
-                  label_smoothing=0.0, *, n_threads=None):
+                  label_smoothing=0.0, *, n_threads=None, chunk_rows=None, progress=False):
     """Cross-entropy between logits and class-index or probability targets (PyTorch).
 
     Same semantics as :func:`torch.nn.functional.cross_entropy`: the class axis is axis 1
@@ -275,6 +275,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         Mix of the target with the uniform distribution.
     n_threads : int, optional
         Threads to use: None for OpenMP's default, -1 for all cores, k >= 1 exactly k.
+    chunk_rows : int, optional
+        Rows (along axis 0) per block when the input is read in blocks: with class-index
+        targets, reduction "mean" or "sum" and no label smoothing, a memory-mapped input
+        (``np.memmap``, ``np.load(..., mmap_mode="r")``) or another row-sliceable
+        array-like (h5py, zarr) always is, with blocks of about 16 MiB when None; any array
+        is when ``chunk_rows`` is given.  Anonymous memory is then O(chunk_rows); the
+        result may differ from the one-piece result in the last bits.
+    progress : bool, default False
+        Show a progress bar (tqdm if installed) while reading blocks of a large input.
 
     Returns
     -------
@@ -300,6 +309,16 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     >>> xentc.cross_entropy(x, y, reduction="none")
     array([0.40760596, 0.40760596, 1.86898114])
     """
+    from . import _stream  # (it builds on this module)
+
+    if _stream.streams(input, chunk_rows):
+        check_reduction(reduction)
+        smoothing = _check_label_smoothing(label_smoothing)
+        if reduction != "none" and smoothing == 0.0:
+            loss = _stream.stream_cross_entropy(input, target, weight, ignore_index,
+                                                reduction, n_threads, chunk_rows, progress)
+            if loss is not None:
+                return loss
     return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing,
                           n_threads, True, False)
 

@@ -110,9 +110,10 @@ def _resolve_y_pred(y_proba, y_pred):
     return y_pred
 
 
-def _as_probabilities(y_proba):
+def _as_probabilities(y_proba, allow_empty=False):
     """``check_array(y_proba, ensure_2d=False, dtype=<float dtypes>)`` without its value scan
-    (the kernel does that): float16/32/64 kept, anything else converted to float64."""
+    (the kernel does that): float16/32/64 kept, anything else converted to float64.  A part
+    of a larger problem (``allow_empty``) may have no rows."""
     if y_proba is None:  # what check_array makes of None
         raise ValueError("Input contains NaN.")
     try:
@@ -126,7 +127,7 @@ def _as_probabilities(y_proba):
     if p.ndim > 2:
         raise ValueError(f"Found array with dim {p.ndim}, while dim <= 2 is required.")
     num_samples(p)  # a 0-d array: scikit-learn's TypeError
-    if p.shape[0] == 0:
+    if p.shape[0] == 0 and not allow_empty:
         raise ValueError(
             f"Found array with 0 sample(s) (shape={p.shape}) while a minimum of 1 is required."
         )
@@ -148,9 +149,9 @@ def _check_probability_values(p):
         raise ValueError(f"y_prob contains values lower than 0: {p.min()}")
 
 
-def _as_sample_weight(sample_weight, n):
+def _as_sample_weight(sample_weight, n, allow_all_zero=False):
     """``_check_sample_weight(sample_weight, y_prob, force_float_dtype=False)``'s checks; the
-    weights as float64."""
+    weights as float64.  A part of a larger problem (``allow_all_zero``) may weigh nothing."""
     w = as_array(sample_weight)
     if w.dtype.kind not in "biuf":
         raise TypeError(f"sample_weight must be numeric, got an array of dtype {w.dtype}")
@@ -164,7 +165,7 @@ def _as_sample_weight(sample_weight, n):
         )
     if w.shape != (n,):
         raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
-    if np.all(w == 0):
+    if not allow_all_zero and np.all(w == 0):
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return np.ascontiguousarray(w, dtype=np.float64)
 
@@ -178,11 +179,17 @@ def _rows_off(P, tol):
 
 class _Scored:
     """A validated ``log_loss`` problem: the per-sample losses' (weighted) sum, the weights,
-    the encoded target and the clipping bounds."""
+    the encoded target and the clipping bounds.
 
-    def __init__(self, y_true, y_proba, sample_weight, labels, n_threads, stacklevel):
+    With ``part=True`` the problem is one part of a larger one (``log_loss_partial``): it may
+    have no rows or weigh nothing, the losses of the samples are kept (``losses``), and the
+    rows that fail the row-sum check are counted (``n_rows_off``), not warned about.
+    """
+
+    def __init__(self, y_true, y_proba, sample_weight, labels, n_threads, stacklevel,
+                 part=False):
         n_threads = effective_n_threads(n_threads)
-        p = _as_probabilities(y_proba)
+        p = _as_probabilities(y_proba, allow_empty=part)
         try:
             n = num_samples(p)
             lengths = [n, num_samples(y_true)]
@@ -192,7 +199,7 @@ class _Scored:
                 raise ValueError(
                     f"Found input variables with inconsistent numbers of samples: {lengths}"
                 )
-            w = None if sample_weight is None else _as_sample_weight(sample_weight, n)
+            w = None if sample_weight is None else _as_sample_weight(sample_weight, n, part)
             target = encode_target(y_true, labels, n_threads)
         except Exception:
             _check_probability_values(p)  # scikit-learn checks the probabilities first
@@ -208,7 +215,7 @@ class _Scored:
         kernel_p = P.astype(np.float32) if P.dtype == np.float16 else P
 
         eps = float(np.finfo(p.dtype).eps)
-        self.lo, self.hi = eps, float(p.dtype.type(1) - p.dtype.type(eps))
+        self.eps, self.lo, self.hi = eps, eps, float(p.dtype.type(1) - p.dtype.type(eps))
         tol = 1e-8 + math.sqrt(eps)
 
         n_classes = target.classes.shape[0]
@@ -216,24 +223,27 @@ class _Scored:
             _check_probability_values(p)
             target.emit_pending(stacklevel)
             target.raise_if_undeclared()
-            if _rows_off(P, tol):
-                _warn_row_sums(stacklevel)
+            if stacklevel is not None and _rows_off(P, tol):
+                warn_row_sums(stacklevel)
             if labels is None:
-                raise ValueError(
-                    f"y_true and y_prob contain different number of classes: {n_classes} vs "
-                    f"{n_cols}. Please provide the true labels explicitly through the labels "
-                    f"argument. Classes found in y_true: {target.classes}"
-                )
+                raise class_count_error(target.classes, n_cols)
             raise ValueError(
                 "The number of classes in labels is different from that in y_prob. Classes "
                 f"found in labels: {target.classes}"
             )
 
         empty_w = np.empty(0, np.float64)
+        self.losses = np.empty(n if part else 0, np.float64)
+        if part and target.codes is None:
+            raise ValueError(
+                "log_loss_partial needs one label per sample; a multilabel-indicator y_true "
+                "is not supported"
+            )
         if target.codes is not None:
             codes = np.ascontiguousarray(target.codes)  # labels may be a strided view
             total, n_bad, n_off, n_bad_code = _core.log_loss_rows(
-                kernel_p, codes, empty_w if w is None else w, self.lo, self.hi, tol, n_threads)
+                kernel_p, codes, empty_w if w is None else w, self.lo, self.hi, tol, n_threads,
+                self.losses if part else None)
         else:  # multilabel indicator: the kernel checks P, the loss is summed here by blocks
             checks_codes = np.zeros(n, np.int32) if P.shape[1] == 1 else np.empty(0, np.int32)
             _, n_bad, n_off, n_bad_code = _core.log_loss_rows(
@@ -244,9 +254,10 @@ class _Scored:
         target.emit_pending(stacklevel)
         if n_bad_code:
             target.raise_if_undeclared()
-        if n_off:
-            _warn_row_sums(stacklevel)
+        if n_off and not part:
+            warn_row_sums(stacklevel)
         self.total, self.weights, self.target, self.n = total, w, target, n
+        self.n_rows_off = n_off
 
     def _indicator_sum(self, P, T, w):
         """Σ_i w_i Σ_c -T_ic log(clip(P_ic)) over row blocks, in float64."""
@@ -273,7 +284,17 @@ class _Scored:
         return float(self.total / scale)
 
 
-def _warn_row_sums(stacklevel):
+def class_count_error(classes, n_cols):
+    """scikit-learn's error for classes inferred from y_true that are not as many as the
+    columns of y_prob."""
+    return ValueError(
+        f"y_true and y_prob contain different number of classes: {classes.shape[0]} vs "
+        f"{n_cols}. Please provide the true labels explicitly through the labels argument. "
+        f"Classes found in y_true: {classes}"
+    )
+
+
+def warn_row_sums(stacklevel):
     warnings.warn(
         "The y_prob values do not sum to one. Make sure to pass probabilities.",
         UserWarning,
@@ -283,7 +304,7 @@ def _warn_row_sums(stacklevel):
 
 @_sklearn_signature
 def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels=None,
-             y_pred=_DEPRECATED, n_threads=None):
+             y_pred=_DEPRECATED, n_threads=None, chunk_rows=None, progress=False):
     r"""Log loss (logistic loss, cross-entropy) of predicted probabilities: a drop-in for
     ``sklearn.metrics.log_loss`` (scikit-learn 1.9.1).
 
@@ -311,6 +332,16 @@ def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels
     n_threads : int, default=None
         Threads of the kernel: None (OpenMP's default), -1 (all cores) or k >= 1.  The
         result does not depend on it.
+    chunk_rows : int, default=None
+        Rows per block when the problem is read in blocks: memory-mapped ``y_proba``
+        (``np.memmap``, ``np.load(..., mmap_mode="r")``) and other row-sliceable
+        array-likes (h5py, zarr) always are, with blocks of about 16 MiB when None; any
+        array is when ``chunk_rows`` is given.  The anonymous memory used is then
+        O(chunk_rows), and the result may differ from the one-piece result in the last
+        bits (the blocks' sums are added in another order).
+    progress : bool, default=False
+        Show a progress bar (tqdm if installed, else a line on stderr) while reading
+        blocks, for inputs of 256 MiB or more.
 
     Returns
     -------
@@ -336,13 +367,21 @@ def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels
     """
     _check_params("log_loss", y_true, y_proba, sample_weight, labels, y_pred, normalize)
     y_proba = _resolve_y_pred(y_proba, y_pred)
+    from . import _stream  # (it builds on this module)
+
+    if _stream.streams(y_proba, chunk_rows):
+        result = _stream.stream_log_loss("log_loss", y_true, y_proba, normalize,
+                                         sample_weight, labels, n_threads, chunk_rows,
+                                         progress, stacklevel=3)
+        if result is not None:
+            return result
     scored = _Scored(y_true, y_proba, sample_weight, labels, n_threads, stacklevel=3)
     return scored.average(normalize)
 
 
 @_sklearn_signature
 def d2_log_loss_score(y_true, y_proba=None, *, sample_weight=None, labels=None,
-                      y_pred=_DEPRECATED, n_threads=None):
+                      y_pred=_DEPRECATED, n_threads=None, chunk_rows=None, progress=False):
     """D² score of the log loss: the fraction of the null model's log loss explained, a
     drop-in for ``sklearn.metrics.d2_log_loss_score`` (scikit-learn 1.9.1).
 
@@ -351,7 +390,7 @@ def d2_log_loss_score(y_true, y_proba=None, *, sample_weight=None, labels=None,
 
     Parameters
     ----------
-    y_true, y_proba, sample_weight, labels, y_pred, n_threads
+    y_true, y_proba, sample_weight, labels, y_pred, n_threads, chunk_rows, progress
         As in :func:`log_loss`.
 
     Returns
@@ -378,25 +417,36 @@ def d2_log_loss_score(y_true, y_proba=None, *, sample_weight=None, labels=None,
         warnings.warn("D^2 score is not well-defined with less than two samples.", warning,
                       stacklevel=2)
         return float("nan")
+    from . import _stream
+
+    if _stream.streams(y_proba, chunk_rows):
+        result = _stream.stream_log_loss("d2", y_true, y_proba, True, sample_weight, labels,
+                                         n_threads, chunk_rows, progress, stacklevel=3)
+        if result is not None:
+            return result
     scored = _Scored(y_true, y_proba, sample_weight, labels, n_threads, stacklevel=3)
     return float(1.0 - scored.total / _null_log_loss(scored))
 
 
 def _null_log_loss(scored):
-    """The summed log loss of the null model (each class's weighted frequency), in float64
-    and clipped at float64's epsilon, as scikit-learn computes it."""
+    """The summed log loss of the null model of a scored problem."""
     target, w = scored.target, scored.weights
     n_classes = target.classes.shape[0]
     if w is not None and math.fsum(w) == 0.0:
         raise ZeroDivisionError("Weights sum to zero, can't be normalized")
     if target.codes is not None:
         counts = np.bincount(target.codes, weights=w, minlength=n_classes)
-        # the weighted column means of the one-hot matrix
-        freq = counts / (w.sum() if w is not None else scored.n)
     else:
         T = target.indicator.astype(np.float64)
         counts = T.T @ (w if w is not None else np.ones(scored.n))
-        freq = counts / (w.sum() if w is not None else scored.n)
+    return null_log_loss(counts, w.sum() if w is not None else scored.n)
+
+
+def null_log_loss(counts, total_weight):
+    """The summed log loss of the null model, which predicts each class's weighted frequency
+    ``counts / total_weight``: in float64 and clipped at float64's epsilon, as scikit-learn
+    computes it."""
+    freq = counts / total_weight  # the weighted column means of the one-hot matrix
     eps = float(np.finfo(np.float64).eps)
     nll = -np.log(np.clip(freq, eps, 1.0 - eps))
     return math.fsum(np.where(counts == 0, 0.0, counts * nll))
