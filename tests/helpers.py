@@ -171,3 +171,34 @@ def assert_same_outcome(ours, theirs, *, rtol, atol=0.0, scale=None, d2=False,
     ref = max(ref, scale or 0.0)
     assert abs(a - b) <= rtol * ref + atol, \
         f"|diff| = {abs(a - b):.3g} > {rtol:g}·{ref:.6g} + {atol:.3g}" + context
+
+
+def bad_log_loss_problems(rng):
+    """(name, y, p, kwargs): log_loss problems of 4000 rows that it rejects or warns about,
+    the problem in a late block (tests of the inputs read in blocks)."""
+    n = 4000
+    p = rng.dirichlet(np.ones(3), size=n)
+    y = rng.integers(0, 3, size=n)
+    cases = []
+    for name, value in [("nan", np.nan), ("inf", np.inf), ("above", 1.25), ("below", -0.5)]:
+        q = p.copy()
+        q[3500, 1] = value
+        q[100, 2] = 1.01 if name == "above" else q[100, 2]  # an earlier, smaller excess
+        cases.append((name, y, q, {}))
+    q = p.copy()
+    q[[10, 3990]] *= 1.2
+    cases.append(("row sums", y, q, {}))
+    cases.append(("one label", np.zeros(n, np.int64), p[:, :2], {}))
+    cases.append(("class count", y, np.hstack([p, np.zeros((n, 1))]), {}))
+    z = y.copy()
+    z[3999] = 7
+    cases.append(("undeclared", z, p, {"labels": [0, 1, 2]}))
+    cases.append(("unsorted and undeclared", z, p, {"labels": [2, 1, 0]}))
+    cases.append(("zero weights", y, p, {"sample_weight": np.zeros(n)}))
+    cases.append(("cancelling weights", y, p,
+                  {"sample_weight": np.tile([1.0, -1.0], n // 2)}))
+    cases.append(("lengths", y[:-1], p, {}))
+    nan_w = np.ones(n)
+    nan_w[3333] = np.nan
+    cases.append(("nan weight", y, p, {"sample_weight": nan_w}))
+    return cases

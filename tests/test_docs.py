@@ -7,12 +7,15 @@ import pathlib
 import pytest
 
 MODULES = ["xentc._special", "xentc._losses", "xentc._binary", "xentc._metrics",
-           "xentc._threads", "xentc._config", "xentc.reference"]
+           "xentc._partial", "xentc._threads", "xentc._config", "xentc.reference",
+           "xentc.dask"]
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
+    if name == "xentc.dask":
+        pytest.importorskip("dask.array")  # an optional dependency
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

@@ -268,10 +268,13 @@ def log_loss_partial(y_true, y_proba, *, labels, sample_weight=None, n_threads=N
     >>> state = (xentc.log_loss_partial(y[:1], p[:1], labels=[0, 1, 2])
     ...          + xentc.log_loss_partial(y[1:], p[1:], labels=[0, 1, 2]))
     >>> print(round(state.log_loss(), 12), round(xentc.log_loss(y, p), 12))
-    0.543615367785 0.543615367785
+    0.547314101922 0.547314101922
     >>> state.per_class().round(4)
     array([0.3567, 0.6931, 0.5697])
     """
+    if labels is None:
+        raise ValueError("labels is required: the classes of a part are not inferred from "
+                         "its labels")
     scored = _Scored(y_true, y_proba, sample_weight, labels, n_threads, stacklevel=2,
                      part=True)
     return _log_loss_state(scored)
@@ -326,7 +329,7 @@ def cross_entropy_partial(input, target, weight=None, ignore_index=-100, *, n_th
     >>> state = xentc.cross_entropy_partial(x[:2], y[:2]) + xentc.cross_entropy_partial(
     ...     x[2:], y[2:])
     >>> print(state.cross_entropy(), xentc.cross_entropy(x, y))
-    0.5664524 0.5664524
+    0.6216270724432006 0.6216270724432006
     """
     x = as_real_array(input, "input")
     t = np.asarray(target)

@@ -64,7 +64,7 @@ def _blocks(n, rows, progress, row_bytes, what):
     """The (start, stop) of the row blocks, with a progress bar where asked for and the
     input is large enough to take a while."""
     bounds = [(r0, min(r0 + rows, n)) for r0 in range(0, n, rows)]
-    if not progress or n * row_bytes < _PROGRESS_MIN_BYTES and progress != "always":
+    if not progress or n * row_bytes < _PROGRESS_MIN_BYTES:
         return bounds
     try:
         from tqdm.auto import tqdm
