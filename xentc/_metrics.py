@@ -182,12 +182,13 @@ class _Scored:
     the encoded target and the clipping bounds.
 
     With ``part=True`` the problem is one part of a larger one (``log_loss_partial``): it may
-    have no rows or weigh nothing, the losses of the samples are kept (``losses``), and the
-    rows that fail the row-sum check are counted (``n_rows_off``), not warned about.
+    have no rows or weigh nothing, the losses of the samples are kept (``losses``, unless
+    ``keep_losses`` is False), and the rows that fail the row-sum check are counted
+    (``n_rows_off``), not warned about.
     """
 
     def __init__(self, y_true, y_proba, sample_weight, labels, n_threads, stacklevel,
-                 part=False):
+                 part=False, keep_losses=True):
         n_threads = effective_n_threads(n_threads)
         p = _as_probabilities(y_proba, allow_empty=part)
         try:
@@ -233,7 +234,7 @@ class _Scored:
             )
 
         empty_w = np.empty(0, np.float64)
-        self.losses = np.empty(n if part else 0, np.float64)
+        self.losses = np.empty(n if part and keep_losses else 0, np.float64)
         if part and target.codes is None:
             raise ValueError(
                 "log_loss_partial needs one label per sample; a multilabel-indicator y_true "
@@ -243,7 +244,7 @@ class _Scored:
             codes = np.ascontiguousarray(target.codes)  # labels may be a strided view
             total, n_bad, n_off, n_bad_code = _core.log_loss_rows(
                 kernel_p, codes, empty_w if w is None else w, self.lo, self.hi, tol, n_threads,
-                self.losses if part else None)
+                self.losses if self.losses.size else None)
         else:  # multilabel indicator: the kernel checks P, the loss is summed here by blocks
             checks_codes = np.zeros(n, np.int32) if P.shape[1] == 1 else np.empty(0, np.int32)
             _, n_bad, n_off, n_bad_code = _core.log_loss_rows(

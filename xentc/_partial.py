@@ -281,20 +281,27 @@ def log_loss_partial(y_true, y_proba, *, labels, sample_weight=None, n_threads=N
 
 
 def _log_loss_state(scored):
-    """The state of a scored part (``_Scored(..., part=True)``)."""
+    """The state of a scored part (``_Scored(..., part=True)``).  Where the part's losses
+    were not kept (``keep_losses=False``: ``log_loss`` and ``d2_log_loss_score`` reading
+    blocks, which need the totals alone), Σ w·loss² and the classes' Σ w·loss are nan."""
     losses, w, codes = scored.losses, scored.weights, scored.target.codes
     k = scored.target.classes.shape[0]
     if w is None:
-        wl, sum_w, sum_w2, n_nonzero = losses, float(scored.n), float(scored.n), scored.n
+        sum_w, sum_w2, n_nonzero = float(scored.n), float(scored.n), scored.n
         class_weight = np.bincount(codes, minlength=k).astype(np.float64)
     else:
-        wl, sum_w, sum_w2 = w * losses, math.fsum(w), float(np.sum(w * w))
+        sum_w, sum_w2 = math.fsum(w), float(np.sum(w * w))
         n_nonzero = int(np.count_nonzero(w))
         class_weight = np.bincount(codes, weights=w, minlength=k)
-    return LogLossState(scored.n, sum_w, sum_w2, scored.total, float(np.sum(wl * losses)),
-                        class_weight, np.bincount(codes, weights=wl, minlength=k),
-                        scored.n_rows_off, n_nonzero, labels=scored.target.classes,
-                        eps=scored.eps)
+    if losses.shape[0] == scored.n:
+        wl = losses if w is None else w * losses
+        loss_sq, class_loss = float(np.sum(wl * losses)), np.bincount(codes, weights=wl,
+                                                                       minlength=k)
+    else:
+        loss_sq, class_loss = math.nan, np.full(k, math.nan)
+    return LogLossState(scored.n, sum_w, sum_w2, scored.total, loss_sq, class_weight,
+                        class_loss, scored.n_rows_off, n_nonzero,
+                        labels=scored.target.classes, eps=scored.eps)
 
 
 def cross_entropy_partial(input, target, weight=None, ignore_index=-100, *, n_threads=None):

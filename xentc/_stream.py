@@ -174,7 +174,7 @@ def stream_log_loss(finish, y_true, y_proba, normalize, sample_weight, labels, n
     for r0, r1 in _blocks(n, rows, progress, row_bytes, "xentc.log_loss"):
         try:
             scored = _Scored(y[r0:r1], y_proba[r0:r1], _rows(w, r0, r1), block_labels,
-                             n_threads, stacklevel=None, part=True)
+                             n_threads, stacklevel=None, part=True, keep_losses=False)
         except ValueError as exc:
             if str(exc).startswith(("Input contains", "y_prob contains")):
                 _check_values(y_proba, rows)
