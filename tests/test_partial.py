@@ -12,7 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import xentc
 
-from helpers import N_THREADS, assert_unchanged, outcome, snapshot
+from helpers import N_THREADS, assert_unchanged, layouts, outcome, snapshot
 
 ROWSUM = "The y_prob values do not sum to one. Make sure to pass probabilities."
 
@@ -281,3 +281,22 @@ def test_cross_entropy_state_all_ignored_and_errors():
         state + xentc.cross_entropy_partial(np.zeros((1, 2)), np.array([0]))
     empty = xentc.cross_entropy_partial(np.zeros((0, 3)), np.zeros(0, np.int64))
     assert (empty + state).n == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layouts_and_threads(dtype):
+    rng = np.random.default_rng(8)
+    y, p = problem(rng, 3000, 6, dtype=dtype)
+    x = rng.normal(size=(3000, 6)).astype(dtype)
+    expected = xentc.log_loss_partial(y, p, labels=range(6), n_threads=1)
+    expected_ce = xentc.cross_entropy_partial(x, y, n_threads=1)
+    for name, q in layouts(p):
+        for n_threads in N_THREADS:
+            state = xentc.log_loss_partial(y, q, labels=range(6), n_threads=n_threads)
+            assert state.sum_loss == expected.sum_loss, (name, n_threads)
+            assert_array_equal(state.class_loss, expected.class_loss)
+    for name, z in layouts(x):
+        for n_threads in N_THREADS:
+            state = xentc.cross_entropy_partial(z, y, n_threads=n_threads)
+            assert state.sum_loss == expected_ce.sum_loss, (name, n_threads)
+            assert_array_equal(state.class_loss, expected_ce.class_loss)
