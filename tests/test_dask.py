@@ -151,6 +151,26 @@ def test_agrees_with_sklearn_and_dask_ml_style_bias_is_absent():
     assert not math.isclose(mean_of_means, theirs, rel_tol=1e-3)
 
 
+def test_from_npy_reads_rows_in_tasks(tmp_path):
+    rng = np.random.default_rng(7)
+    p = rng.dirichlet(np.ones(3), size=1001)
+    y = rng.integers(0, 3, size=1001)
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "y.npy", y)
+    dp = xd.from_npy(tmp_path / "p.npy", chunk_rows=300)
+    assert dp.chunks == ((300, 300, 300, 101), (3,)) and dp.dtype == p.dtype
+    np.testing.assert_array_equal(dp.compute(), p)
+    # the graph holds the path, not the data
+    assert sum(a.nbytes for a in dask.core.flatten(dp.dask.values())
+               if isinstance(a, np.ndarray)) < 1000
+    dy = xd.from_npy(tmp_path / "y.npy")
+    assert dy.numblocks == (1,)
+    assert xd.log_loss(dy, dp) == pytest.approx(xentc.log_loss(y, p), rel=1e-12)
+    np.save(tmp_path / "scalar.npy", np.float64(1.0))
+    with pytest.raises(ValueError, match="no rows"):
+        xd.from_npy(tmp_path / "scalar.npy")
+
+
 def test_import_xentc_does_not_import_dask():
     code = ("import sys, xentc; assert 'dask' not in sys.modules; "
             "import xentc.dask; assert 'dask' in sys.modules; "
@@ -158,7 +178,7 @@ def test_import_xentc_does_not_import_dask():
     subprocess.run([sys.executable, "-c", code], check=True, cwd="/")
 
 
-def test_local_cluster_two_worker_processes():
+def test_local_cluster_two_worker_processes(tmp_path):
     distributed = pytest.importorskip("distributed")
     sklearn_metrics = pytest.importorskip("sklearn.metrics")
     rng = np.random.default_rng(6)
@@ -190,3 +210,9 @@ def test_local_cluster_two_worker_processes():
         x = rng.normal(size=(20_000, 4))
         assert xd.cross_entropy(da.from_array(x, chunks=3000), y) == pytest.approx(
             xentc.cross_entropy(x, y), rel=1e-12)
+        # files read by the workers themselves
+        np.save(tmp_path / "p.npy", p)
+        np.save(tmp_path / "y.npy", y)
+        on_disk = xd.from_npy(tmp_path / "p.npy", chunk_rows=6000)
+        assert xd.log_loss(xd.from_npy(tmp_path / "y.npy", chunk_rows=7000), on_disk) == \
+            pytest.approx(sklearn_metrics.log_loss(y, p), rel=1e-12)

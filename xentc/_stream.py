@@ -113,22 +113,33 @@ def _check_values(p, rows):
         _check_probability_values(np.array([hi, lo], dtype))
 
 
-def _global_classes(y, n, rows):
-    """The sorted classes of the labels ``y``, block by block, with the checks and errors of
-    ``unique_labels`` (mixed strings and numbers) and of the single-label case."""
+def block_classes(y):
+    """The sorted classes of a block of labels (``unique_labels``' checks and errors), None
+    for an empty block."""
+    return _fit_classes(y)[0] if num_samples(y) else None
+
+
+def union_classes(parts):
+    """The sorted union of the classes of blocks (``block_classes``), with ``unique_labels``'
+    error for strings mixed with numbers; None if every block was empty."""
     classes = None
-    for r0 in range(0, n, rows):
-        block_classes = _fit_classes(y[r0:r0 + rows])[0]
-        if classes is None:
-            classes = block_classes
+    for part in parts:
+        if part is None or classes is None:
+            classes = part if classes is None else classes
             continue
-        if (classes.dtype.kind in "USO") != (block_classes.dtype.kind in "USO"):
-            mixed = np.concatenate([classes.astype(object), block_classes.astype(object)])
+        if (classes.dtype.kind in "USO") != (part.dtype.kind in "USO"):
+            mixed = np.concatenate([classes.astype(object), part.astype(object)])
             raise ValueError(
                 "Mix of label input types (string and number); Got "
                 f"{np.array(sorted(mixed, key=str), dtype=object)}."
             )
-        classes = np.union1d(classes, block_classes)
+        classes = np.union1d(classes, part)
+    return classes
+
+
+def inferred_classes(parts):
+    """The classes of all the blocks, with the error for a single class."""
+    classes = union_classes(parts)
     if classes.shape[0] == 1:
         raise ValueError(
             f"y_true contains only one label ({classes[0]}). Please provide the list of all "
@@ -161,7 +172,7 @@ def stream_log_loss(finish, y_true, y_proba, normalize, sample_weight, labels, n
     n_cols = 2 if len(shape) == 1 or shape[1] == 1 else shape[1]
 
     if labels is None:
-        classes = _global_classes(y, n, rows)
+        classes = inferred_classes(block_classes(y[r0:r0 + rows]) for r0 in range(0, n, rows))
         if classes.shape[0] != n_cols:
             _check_values(y_proba, rows)
             raise class_count_error(classes, n_cols)

@@ -5,8 +5,8 @@ Each block of rows is scored into a mergeable partial state (:func:`xentc.log_lo
 tree (chunk → state, combine → ``+``, aggregate → ``+``); the merged state is finished in
 the calling process, so its warnings reach the caller.  Totals are sums, never averages of
 per-block means, so the result is right for any chunking; column chunks are first joined
-into whole rows.  The classes of ``log_loss`` are found once, over all of ``y_true``
-(``da.unique``), unless ``labels`` is given.
+into whole rows.  The classes of ``log_loss`` are found once, over all of ``y_true``, unless
+``labels`` is given.
 
 NumPy inputs (no Dask collection among the arguments) are passed to the in-memory
 functions.  Requires dask (``pip install xentc[dask]``); ``import xentc`` does not.
@@ -38,10 +38,13 @@ from . import _losses, _metrics
 from ._labels import num_samples, sorted_labels
 from ._metrics import _Scored, _check_probability_values, class_count_error
 from ._partial import _log_loss_state, cross_entropy_partial
-from ._stream import _global_classes
+from ._stream import block_classes, inferred_classes, union_classes
 
 __all__ = ["log_loss", "d2_log_loss_score", "log_loss_state", "cross_entropy",
-           "cross_entropy_state"]
+           "cross_entropy_state", "from_npy"]
+
+# Bytes per block of from_npy when chunk_rows is None.
+_NPY_BLOCK_BYTES = 64 << 20
 
 
 def _is_dask(*args):
@@ -82,16 +85,77 @@ def _reduce(states, split_every):
     return result[()] if isinstance(result, np.ndarray) else result
 
 
+def _npy_rows(path, r0, r1):
+    return np.load(path, mmap_mode="r")[r0:r1]
+
+
+def from_npy(path, chunk_rows=None):
+    """A Dask array of a ``.npy`` file, each block of rows read by its own task through a
+    memory map.
+
+    ``da.from_array(np.load(path, mmap_mode="r"))`` would read the whole file into the
+    calling process and ship it in the task graph (dask/dask#11850); here the graph holds
+    only the path, so workers read their rows from the file (which they must be able to
+    open).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.npy`` file (``np.save``, ``np.lib.format.open_memmap``).
+    chunk_rows : int, default=None
+        Rows per block (about 64 MiB per block when None); other axes are one chunk.
+
+    Returns
+    -------
+    dask.array.Array
+    """
+    path = str(path)
+    head = np.load(path, mmap_mode="r")
+    shape, dtype = head.shape, head.dtype
+    del head
+    if not shape:
+        raise ValueError(f"{path} holds a 0-d array: there are no rows to read in blocks")
+    if chunk_rows is None:
+        row_bytes = dtype.itemsize * int(np.prod(shape[1:]))
+        chunk_rows = max(1, _NPY_BLOCK_BYTES // max(row_bytes, 1))
+    read = dask.delayed(_npy_rows, pure=True)
+    blocks = [da.from_delayed(read(path, r0, min(r0 + chunk_rows, shape[0])),
+                              shape=(min(r0 + chunk_rows, shape[0]) - r0,) + shape[1:],
+                              dtype=dtype, meta=np.empty((0,) * len(shape), dtype))
+              for r0 in range(0, shape[0], chunk_rows)]
+    if not blocks:
+        return da.zeros(shape, dtype=dtype)
+    return da.concatenate(blocks, axis=0)
+
+
 # --------------------------------------------------------------------------------------------
 # log_loss
 # --------------------------------------------------------------------------------------------
 
-def _log_loss_block(y, p, w=None, *, labels, n_threads):
+def _whole_rows(blocks):
+    """A block of rows from ``blockwise(concatenate=False)``: the list of its column blocks
+    (one, after the rechunk: taken as is, not copied)."""
+    while isinstance(blocks, list):
+        blocks = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
+    return blocks
+
+
+def _log_loss_block(y, p, w=None, *, labels, n_threads, keep_losses):
     """The state of one block of rows, in a one-element object array."""
-    scored = _Scored(y, p, w, labels, n_threads, stacklevel=None, part=True)
+    scored = _Scored(y, _whole_rows(p), w, labels, n_threads, stacklevel=None, part=True,
+                     keep_losses=keep_losses)
     out = np.empty(1, dtype=object)
     out[0] = _log_loss_state(scored)
     return out
+
+
+def _classes_chunk(y, axis=None, keepdims=False):
+    return block_classes(y)
+
+
+def _classes_union(parts, axis=None, keepdims=False):
+    return union_classes(_classes_union(part) if isinstance(part, list) else part
+                         for part in parts)
 
 
 def _value_error(p):
@@ -118,7 +182,8 @@ def log_loss_state(y_true, y_proba, *, sample_weight=None, labels=None, n_thread
         Predicted probabilities, any chunking (columns are joined into whole rows).
     sample_weight : dask or NumPy array of shape (n_samples,), default=None
     labels : array-like, default=None
-        All the classes; found over all of ``y_true`` (``da.unique``) when None.
+        All the classes; found over all of ``y_true`` when None (each block's classes,
+        united up a reduction tree: ``da.unique`` without its sort of the labels).
     n_threads : int, default=1
         Threads of each block's kernel (Dask runs blocks in parallel already).
     split_every : int, default=None
@@ -129,11 +194,13 @@ def log_loss_state(y_true, y_proba, *, sample_weight=None, labels=None, n_thread
     LogLossState
     """
     return _log_loss_state_of(y_true, y_proba, sample_weight, labels, n_threads, split_every,
-                              stacklevel=2)
+                              stacklevel=2, keep_losses=True)
 
 
 def _log_loss_state_of(y_true, y_proba, sample_weight, labels, n_threads, split_every,
-                       stacklevel):
+                       stacklevel, keep_losses=False):
+    """The merged state; without ``keep_losses``, only the totals that ``log_loss`` and
+    ``d2`` need (Σ w·loss², the classes' Σ w·loss: nan)."""
     p = y_proba if dask.is_dask_collection(y_proba) else np.asarray(y_proba)
     if p.ndim not in (1, 2):
         raise ValueError(f"Found array with dim {p.ndim}, while dim <= 2 is required.")
@@ -157,8 +224,12 @@ def _log_loss_state_of(y_true, y_proba, sample_weight, labels, n_threads, split_
     n_cols = 2 if p.ndim == 1 or p.shape[1] == 1 else p.shape[1]
 
     if labels is None:
-        distinct = da.unique(y).compute()
-        classes = _global_classes(distinct, distinct.shape[0], max(distinct.shape[0], 1))
+        # each block's classes by xentc's class finder (no sort of the labels), their union
+        # up the reduction tree
+        classes = inferred_classes([da.reduction(
+            y, chunk=_classes_chunk, combine=_classes_union, aggregate=_classes_union,
+            axis=0, dtype=y.dtype, concatenate=False, split_every=split_every,
+            meta=np.empty(0, dtype=y.dtype)).compute()])
         if classes.shape[0] != n_cols:
             raise class_count_error(classes, n_cols)
         block_labels = classes
@@ -171,8 +242,9 @@ def _log_loss_state_of(y_true, y_proba, sample_weight, labels, n_threads, split_
     p_index = "ij" if p.ndim == 2 else "i"
     args = [y, "i", p, p_index] + ([] if w is None else [w, "i"])
     states = da.blockwise(_log_loss_block, "i", *args, labels=block_labels,
-                          n_threads=n_threads, dtype=object, adjust_chunks={"i": 1},
-                          concatenate=True, meta=np.empty(0, dtype=object))
+                          n_threads=n_threads, keep_losses=keep_losses, dtype=object,
+                          adjust_chunks={"i": 1}, concatenate=False,
+                          meta=np.empty(0, dtype=object))
     try:
         return _reduce(states, split_every)
     except ValueError as exc:
@@ -229,7 +301,8 @@ def d2_log_loss_score(y_true, y_proba, *, sample_weight=None, labels=None, n_thr
 
 def _cross_entropy_block(x, t, *, weight, ignore_index, n_threads):
     out = np.empty(1, dtype=object)
-    out[0] = cross_entropy_partial(x, t, weight, ignore_index, n_threads=n_threads)
+    out[0] = cross_entropy_partial(_whole_rows(x), _whole_rows(t), weight, ignore_index,
+                                   n_threads=n_threads)
     return out
 
 
@@ -275,7 +348,7 @@ def cross_entropy_state(input, target, weight=None, ignore_index=-100, *, n_thre
     t_index = "i" + x_index[2:]
     states = da.blockwise(_cross_entropy_block, "i", x, x_index, t, t_index, weight=weight,
                           ignore_index=ignore_index, n_threads=n_threads, dtype=object,
-                          adjust_chunks={"i": 1}, concatenate=True,
+                          adjust_chunks={"i": 1}, concatenate=False,
                           meta=np.empty(0, dtype=object))
     return _reduce(states, split_every)
 
