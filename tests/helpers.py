@@ -190,6 +190,9 @@ def bad_log_loss_problems(rng):
     cases.append(("row sums", y, q, {}))
     cases.append(("one label", np.zeros(n, np.int64), p[:, :2], {}))
     cases.append(("class count", y, np.hstack([p, np.zeros((n, 1))]), {}))
+    q = np.hstack([p, np.zeros((n, 1))])
+    q[3000, 3] = 1.5
+    cases.append(("class count and values", y, q, {}))
     z = y.copy()
     z[3999] = 7
     cases.append(("undeclared", z, p, {"labels": [0, 1, 2]}))

@@ -158,9 +158,9 @@ def _classes_union(parts, axis=None, keepdims=False):
                          for part in parts)
 
 
-def _value_error(p):
-    """scikit-learn's error for the values of the probabilities, over all of them (the
-    blocks' own errors name their own extremes)."""
+def _check_values(p):
+    """scikit-learn's error for the values of the probabilities, if any, over all of them
+    (the blocks' own errors name their own extremes)."""
     has_nan, has_inf, hi, lo = dask.compute(da.isnan(p).any(), da.isinf(p).any(),
                                             p.max(), p.min())
     dtype = p.dtype if p.dtype.kind == "f" else np.float64
@@ -231,6 +231,7 @@ def _log_loss_state_of(y_true, y_proba, sample_weight, labels, n_threads, split_
             axis=0, dtype=y.dtype, concatenate=False, split_every=split_every,
             meta=np.empty(0, dtype=y.dtype)).compute()])
         if classes.shape[0] != n_cols:
+            _check_values(p)  # scikit-learn checks the probabilities first
             raise class_count_error(classes, n_cols)
         block_labels = classes
     else:
@@ -249,7 +250,7 @@ def _log_loss_state_of(y_true, y_proba, sample_weight, labels, n_threads, split_
         return _reduce(states, split_every)
     except ValueError as exc:
         if str(exc).startswith(("Input contains", "y_prob contains")):
-            _value_error(p)
+            _check_values(p)
         raise
 
 
