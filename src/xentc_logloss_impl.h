@@ -201,10 +201,11 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
 
 /*
  * Entry point: rows [r0, r1) of the problem A.  Returns the (weighted) loss sum, 0 when
- * A->y is NULL (checks only), and stores the rows' losses where A->loss is not NULL; *n_bad receives the number of values outside [0, 1], *n_off
- * the number of rows whose sum is off (never in the binary mode) and *n_bad_code the number
- * of codes outside [0, n_cols) ([0, 1] when binary; such rows read column 0).  Where n_bad
- * or n_bad_code is not 0 the sum is meaningless.
+ * A->y is NULL (checks only), and stores the rows' losses where A->loss is not NULL;
+ * *n_bad receives the number of values outside [0, 1], *n_off the number of rows whose sum
+ * is off (never in the binary mode) and *n_bad_code the number of codes outside [0, n_cols)
+ * ([0, 1] when binary; such rows read column 0).  Where n_bad or n_bad_code is not 0 the
+ * sum is meaningless.
  */
 XENTC_ENTRY double XN(log_loss_task)(const xentc_ll_args *A, ptrdiff_t r0, ptrdiff_t r1,
                                      double *n_bad, double *n_off, double *n_bad_code)
