@@ -33,7 +33,8 @@ def test_info_json(capsys):
     info = json.loads(out)
     assert code == 0 and info["xentc"] == xentc.__version__
     assert info["kernels"]["in_use"] == _core.cpu_level()
-    assert set(info["peers"]) == {"scipy", "scikit-learn", "torch", "pandas", "matplotlib"}
+    assert set(info["peers"]) == {"scipy", "scikit-learn", "torch", "pandas", "matplotlib",
+                                  "dask", "distributed", "tqdm"}
     assert info["peers"]["scipy"]["importable"] is True
 
 

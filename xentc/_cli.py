@@ -13,7 +13,8 @@ import json
 import sys
 
 PEERS = {"scipy": "scipy", "scikit-learn": "sklearn", "torch": "torch", "pandas": "pandas",
-         "matplotlib": "matplotlib"}
+         "matplotlib": "matplotlib", "dask": "dask", "distributed": "distributed",
+         "tqdm": "tqdm"}
 
 
 # --- info ----------------------------------------------------------------------------------
