@@ -29,24 +29,28 @@ XM_INLINE ptrdiff_t XN(ce_chunk_rows)(ptrdiff_t C)
     return C >= 8192 ? 1 : 8192 / C;
 }
 
-/* sum_c w_c ((m - x_c) + L) over a row: the label-smoothing term (NaN for rows that are not
-   finite). */
+/* h * sum_c w_c ((m - x_c) + L) over a row: the label-smoothing term (NaN for rows that are
+   not finite), h a power of two <= 1 / (2 C).  Scaling each operand by h is exact (short of
+   subnormals), so the result is the unscaled sum times h, bit for bit, but neither m - x_c
+   (logits spanning more than the largest double) nor the sum of C terms can overflow when
+   the loss itself does not. */
 XM_INLINE double XN(ce_smooth_row)(const XT *restrict xr, ptrdiff_t C,
-                                   const double *restrict w, double m, double L)
+                                   const double *restrict w, double m, double L, double h)
 {
     double s = 0.0;
     if (L != L)
         return L;
+    const double hm = h * m, hL = h * L;
     if (w) {
 #pragma omp simd reduction(+:s)
         for (ptrdiff_t c = 0; c < C; c++) {
-            double d = (m - (double)xr[c]) + L;
+            double d = (hm - h * (double)xr[c]) + hL;
             s += w[c] == 0.0 ? 0.0 : w[c] * d;
         }
     } else {
 #pragma omp simd reduction(+:s)
         for (ptrdiff_t c = 0; c < C; c++)
-            s += (m - (double)xr[c]) + L;
+            s += (hm - h * (double)xr[c]) + hL;
     }
     return s;
 }
@@ -78,11 +82,15 @@ XM_INLINE void XN(ce_index_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff_
         lr[i] = ign ? 0.0 : li;
     }
     if (spread > 0.0) {
+        int k = 1;
+        while (k < 62 && ((ptrdiff_t)1 << (k - 1)) < C)
+            k++;
+        const double h = __builtin_ldexp(1.0, -k), spread_h = spread * __builtin_ldexp(1.0, k);
         for (ptrdiff_t i = 0; i < n; i++) {
             if (y[i] == ignore)
                 continue;
             const XT *restrict xr = x + i * ldx;
-            lr[i] += spread * XN(ce_smooth_row)(xr, C, w, sm[i], sl[i]);
+            lr[i] += spread_h * XN(ce_smooth_row)(xr, C, w, sm[i], sl[i], h);
             if (g) {
                 XT *restrict gr = g + i * C;
                 const double b = gscale * spread;

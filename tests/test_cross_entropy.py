@@ -836,6 +836,26 @@ def test_extreme_rows_against_mpmath(cpu_level, row, y):
         assert ulp_error(r32, exact32, np.float32).max() <= 2.0
 
 
+@pytest.mark.parametrize("row", [[1e307] + [-1e307] * 19, [1.7e308, -1.7e308, -1.7e308],
+                                 [1e308, 1e308, -1e308, 0.0]])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_label_smoothing_of_huge_logits_against_mpmath(cpu_level, row, weighted):
+    """The smoothing term sums C differences that may each exceed the largest double or
+    add up beyond it while the loss itself is finite."""
+    eps, C = 0.1, len(row)
+    w = np.linspace(0.5, 1.5, C) if weighted else np.ones(C)
+    with mpmath.workdps(60):
+        v = [mpmath.mpf(t) for t in row]
+        lse = max(v) + mpmath.log(mpmath.fsum(mpmath.exp(t - max(v)) for t in v))
+        exact = float((1 - eps) * w[0] * (lse - v[0])
+                      + eps / C * mpmath.fsum(wc * (lse - t) for wc, t in zip(w, v)))
+    x = np.array([row] * 2)
+    r = xentc.cross_entropy(x, [0, 0], weight=w if weighted else None, reduction="none",
+                            label_smoothing=eps)
+    assert np.isfinite(exact)
+    assert ulp_error(r, exact, np.float64).max() <= 4.0
+
+
 @pytest.fixture(scope="module")
 def large_batch():
     rng = np.random.default_rng(7)
