@@ -75,6 +75,7 @@ cdef extern from "xentc_kernels.h" nogil:
         const double *w
         double lo, hi, tol
         double *loss
+        unsigned char *seen
 
     ctypedef struct xm_cascade:
         pass
@@ -618,7 +619,8 @@ def binary_loss(int mode, const floating[:, :] x, const floating[:, :] t, w, pw,
 # --------------------------------------------------------------------------------------------
 
 def log_loss_rows(const floating[:, :] p, const class_code[::1] y, const double[::1] w,
-                  double lo, double hi, double tol, int n_threads, double[::1] loss=None):
+                  double lo, double hi, double tol, int n_threads, double[::1] loss=None,
+                  unsigned char[::1] seen=None):
     """One pass over the (N, C) probabilities p (any strides; C == 1: binary, p holds the
     second class's probability): y the class codes, int32 or int64 (in [0, C), or {0, 1}
     when binary; empty
@@ -627,7 +629,8 @@ def log_loss_rows(const floating[:, :] p, const class_code[::1] y, const double[
     rows whose sum is further than tol from 1, number of codes out of range).  The sum is
     formed over fixed tasks added in a fixed order: it does not depend on n_threads, and is
     meaningless where values or codes are out of range.  loss, if given (length N, with the
-    codes), receives each row's unweighted loss."""
+    codes), receives each row's unweighted loss; seen, if given (C zeros, 2 when binary), has
+    the codes in range that occur set to 1."""
     cdef Py_ssize_t n_rows = p.shape[0], n_cols = p.shape[1]
     cdef xentc_ll_args args
     if n_rows == 0:
@@ -647,6 +650,11 @@ def log_loss_rows(const floating[:, :] p, const class_code[::1] y, const double[
         if args.y == NULL or loss.shape[0] != n_rows:
             raise ValueError("log_loss_rows: per-row losses need the codes and N places")
         args.loss = &loss[0]
+    args.seen = NULL
+    if seen is not None:
+        if args.y == NULL or seen.shape[0] != (2 if n_cols == 1 else n_cols):
+            raise ValueError("log_loss_rows: the class flags need the codes and C places")
+        args.seen = &seen[0]
     if args.y == NULL and n_cols == 1:
         raise ValueError("the binary mode needs the class codes")
     if n_cols == 0 or (args.y != NULL and y.shape[0] != n_rows) or (

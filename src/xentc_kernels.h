@@ -191,7 +191,8 @@ enum { XENTC_LL_BY_ROW = 0, XENTC_LL_FLAT = 1, XENTC_LL_BY_COLUMN = 2 };
    y: class codes (int64, or int32 if code32) in [0, n_cols) ({0, 1} when binary), NULL for
    the checks alone (not when binary); w: sample weights or NULL; lo, hi: the clip bounds;
    tol: the row-sum tolerance; loss: NULL, or where the unweighted loss of each row goes
-   (indexed by row, like y). */
+   (indexed by row, like y); seen: NULL, or n_cols flags (2 when binary) set to 1 for each
+   code in range that occurs (shared by the tasks: relaxed atomic bytes). */
 typedef struct {
     const void *p;
     ptrdiff_t rs, cs, n_cols;
@@ -200,6 +201,7 @@ typedef struct {
     const double *w;
     double lo, hi, tol;
     double *loss;
+    unsigned char *seen;
 } xentc_ll_args;
 
 

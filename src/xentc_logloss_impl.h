@@ -85,6 +85,7 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
 #define XN_LL_CODE(i) (code32 ? (int64_t)y32[i] : y64[i])
     double g[XENTC_LL_ROWS], s[XENTC_LL_ROWS];
     double bad = 0.0, off = 0.0, bad_code = 0.0;
+    int all_seen = 0;
     xm_cascade sum;
     xm_cascade_init(&sum);
     for (ptrdiff_t b0 = r0; b0 < r1; b0 += XENTC_LL_ROWS) {
@@ -183,6 +184,19 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
                 }
                 bad_code += bc;
             }
+        }
+        if (A->seen != NULL && !all_seen) {
+            /* a flag is read before it is written, so that the tasks stop writing to the
+               shared line once a class has been seen, and stop looking once all have */
+            const uint64_t n_codes = C == 1 ? 2 : (uint64_t)C;
+            for (ptrdiff_t k = 0; k < nb; k++) {
+                uint64_t c = (uint64_t)XN_LL_CODE(b0 + k);
+                if (c < n_codes && !__atomic_load_n(A->seen + c, __ATOMIC_RELAXED))
+                    __atomic_store_n(A->seen + c, (unsigned char)1, __ATOMIC_RELAXED);
+            }
+            all_seen = 1;
+            for (uint64_t c = 0; c < n_codes && all_seen; c++)
+                all_seen = __atomic_load_n(A->seen + c, __ATOMIC_RELAXED);
         }
         if (has_y && A->loss != NULL)
             xm_cascade_add(&sum, XN(ll_block_loss_out)(weighted, g,

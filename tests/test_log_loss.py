@@ -1054,3 +1054,44 @@ def test_concurrent_calls_from_python_threads():
     with ThreadPoolExecutor(max_workers=4) as pool:
         for k, value in pool.map(work, range(36)):
             assert value == expected[k]
+
+
+def _labels_cases(rng):
+    """Integer labels that look like their own class codes at first, and may not be."""
+    n, k = 5000, 4
+    p = rng.dirichlet(np.ones(k), size=n)
+    y = rng.integers(0, k, size=n)
+    late = y.copy()
+    late[4000] = k  # out of range late
+    negative = y.copy()
+    negative[4999] = -1
+    missing = np.where(y == 2, 1, y)  # a class never seen
+    nan_p = p.copy()
+    nan_p[4500, 0] = np.nan
+    off = p.copy()
+    off[[7, 4321]] *= 0.5
+    binary = rng.random(n)
+    two = np.where(rng.random(n) < 0.5, 0, 2)
+    two[:100] = 0
+    return [("own codes", y, p), ("late out of range", late, p),
+            ("late negative", negative, p), ("class missing", missing, p),
+            ("nan probability", y, nan_p), ("rows off", y, off),
+            ("binary", y % 2, binary), ("binary 0 / 2", two, binary)]
+
+
+@pytest.mark.parametrize("case", range(8))
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_integer_labels_scored_as_their_own_codes(case, dtype):
+    """int32 / int64 labels are tried as the class codes in the scoring pass itself; whatever
+    the labels turn out to be, the outcome is that of the general path (int16 labels)."""
+    name, y, p = _labels_cases(np.random.default_rng(11))[case]
+    fast = outcome(xentc.log_loss, y.astype(dtype), p)
+    general = outcome(xentc.log_loss, y.astype(np.int16), p)
+    assert fast.warnings == general.warnings, name
+    if general.error is not None:
+        assert type(fast.error) is type(general.error)
+        assert str(fast.error).replace("int32", "int16") == str(general.error), name
+    else:
+        assert fast.error is None and fast.value == general.value, name
+        d2 = [outcome(xentc.d2_log_loss_score, y.astype(t), p) for t in (dtype, np.int16)]
+        assert d2[0].value == d2[1].value and d2[0].warnings == d2[1].warnings

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from . import _core
-from ._labels import as_array, assert_all_finite, encode_target, num_samples
+from ._labels import Target, as_array, assert_all_finite, encode_target, num_samples
 from ._threads import effective_n_threads
 
 __all__ = ["log_loss", "d2_log_loss_score", "InvalidParameterError", "UndefinedMetricWarning"]
@@ -170,6 +170,18 @@ def _as_sample_weight(sample_weight, n, allow_all_zero=False):
     return np.ascontiguousarray(w, dtype=np.float64)
 
 
+def _labels_as_codes(y_true, n_cols):
+    """``y_true`` as class codes, where it may be its own codes: a 1-D int32 / int64 array
+    whose first values lie in [0, n_cols) (the kernel checks the others); else None."""
+    if not (isinstance(y_true, np.ndarray) and y_true.ndim == 1
+            and y_true.dtype in (np.int32, np.int64)):
+        return None
+    head = y_true[:64]
+    if head.size and (head.min() < 0 or head.max() >= n_cols):
+        return None
+    return np.ascontiguousarray(y_true)
+
+
 def _rows_off(P, tol):
     """Whether some row of P (2-D, or 1-D binary) does not sum to 1 within tol (slow path)."""
     if P.ndim == 1 or P.shape[1] == 1:
@@ -191,6 +203,19 @@ class _Scored:
                  part=False, keep_losses=True):
         n_threads = effective_n_threads(n_threads)
         p = _as_probabilities(y_proba, allow_empty=part)
+        P = p.reshape(-1, 1) if p.ndim == 1 else p
+        n_cols = 2 if P.shape[1] == 1 else P.shape[1]
+        if any(s % P.itemsize for s in P.strides):
+            P = np.ascontiguousarray(P)
+        kernel_p = P.astype(np.float32) if P.dtype == np.float16 else P
+
+        eps = float(np.finfo(p.dtype).eps)
+        self.eps, self.lo, self.hi = eps, eps, float(p.dtype.type(1) - p.dtype.type(eps))
+        tol = 1e-8 + math.sqrt(eps)
+        empty_w = np.empty(0, np.float64)
+        self.losses = np.empty(num_samples(p) if part and keep_losses else 0, np.float64)
+
+        scored = None  # the kernel's results, where it already ran
         try:
             n = num_samples(p)
             lengths = [n, num_samples(y_true)]
@@ -201,7 +226,20 @@ class _Scored:
                     f"Found input variables with inconsistent numbers of samples: {lengths}"
                 )
             w = None if sample_weight is None else _as_sample_weight(sample_weight, n, part)
-            target = encode_target(y_true, labels, n_threads)
+            codes = _labels_as_codes(y_true, n_cols) if labels is None else None
+            if codes is not None:
+                # integer labels that may be the classes 0..C-1 themselves: one kernel pass
+                # checks that they are (each in range, each class present) while it scores
+                seen = np.zeros(n_cols, np.uint8)
+                scored = _core.log_loss_rows(
+                    kernel_p, codes, empty_w if w is None else w, self.lo, self.hi, tol,
+                    n_threads, self.losses if self.losses.size else None, seen)
+                if scored[1] or scored[3] or not seen.all():
+                    scored = None  # or not: the labels are encoded and the rows scored again
+            if scored is not None:
+                target = Target(np.arange(n_cols, dtype=codes.dtype), codes=codes)
+            else:
+                target = encode_target(y_true, labels, n_threads)
         except Exception:
             _check_probability_values(p)  # scikit-learn checks the probabilities first
             raise
@@ -209,15 +247,6 @@ class _Scored:
             _check_probability_values(p)
             target.emit_pending(stacklevel)
             raise target.error
-        P = p.reshape(-1, 1) if p.ndim == 1 else p
-        n_cols = 2 if P.shape[1] == 1 else P.shape[1]
-        if any(s % P.itemsize for s in P.strides):
-            P = np.ascontiguousarray(P)
-        kernel_p = P.astype(np.float32) if P.dtype == np.float16 else P
-
-        eps = float(np.finfo(p.dtype).eps)
-        self.eps, self.lo, self.hi = eps, eps, float(p.dtype.type(1) - p.dtype.type(eps))
-        tol = 1e-8 + math.sqrt(eps)
 
         n_classes = target.classes.shape[0]
         if n_classes != n_cols:
@@ -233,14 +262,14 @@ class _Scored:
                 f"found in labels: {target.classes}"
             )
 
-        empty_w = np.empty(0, np.float64)
-        self.losses = np.empty(n if part and keep_losses else 0, np.float64)
         if part and target.codes is None:
             raise ValueError(
                 "log_loss_partial needs one label per sample; a multilabel-indicator y_true "
                 "is not supported"
             )
-        if target.codes is not None:
+        if scored is not None:
+            total, n_bad, n_off, n_bad_code = scored
+        elif target.codes is not None:
             codes = np.ascontiguousarray(target.codes)  # labels may be a strided view
             total, n_bad, n_off, n_bad_code = _core.log_loss_rows(
                 kernel_p, codes, empty_w if w is None else w, self.lo, self.hi, tol, n_threads,
