@@ -1095,3 +1095,18 @@ def test_integer_labels_scored_as_their_own_codes(case, dtype):
         assert fast.error is None and fast.value == general.value, name
         d2 = [outcome(xentc.d2_log_loss_score, y.astype(t), p) for t in (dtype, np.int16)]
         assert d2[0].value == d2[1].value and d2[0].warnings == d2[1].warnings
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_non_native_byte_order(dtype):
+    """Big-endian arrays (a .npy file written on another machine) are read as their values."""
+    rng = np.random.default_rng(12)
+    p = rng.dirichlet(np.ones(3), size=200).astype(dtype)
+    y = rng.integers(0, 3, size=200)
+    w = rng.random(200)
+    expected = xentc.log_loss(y, p, sample_weight=w)
+    swapped = p.astype(p.dtype.newbyteorder(">"))
+    assert not swapped.dtype.isnative
+    assert xentc.log_loss(y.astype(">i8"), swapped, sample_weight=w.astype(">f8")) == expected
+    binary = p[:, 1].astype(swapped.dtype)
+    assert xentc.log_loss(y % 2, binary) == xentc.log_loss(y % 2, p[:, 1])

@@ -242,3 +242,13 @@ def test_progress_bar_with_and_without_tqdm(monkeypatch, capsys):
         pytest.approx(xentc.cross_entropy(np.log(p), y))
     err = capsys.readouterr().err
     assert "xentc.cross_entropy: 100% (1000/1000 rows)" in err
+
+
+def test_big_endian_memmap(tmp_path):
+    rng = np.random.default_rng(7)
+    p = rng.dirichlet(np.ones(4), size=3000)
+    y = rng.integers(0, 4, size=3000)
+    mapped = on_disk(tmp_path, "p", p.astype(">f8"))
+    assert not mapped.dtype.isnative
+    assert xentc.log_loss(y, mapped, chunk_rows=700) == pytest.approx(xentc.log_loss(y, p),
+                                                                      rel=1e-12)

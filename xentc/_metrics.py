@@ -124,6 +124,8 @@ def _as_probabilities(y_proba, allow_empty=False):
         raise
     if p.dtype.kind not in "f" or p.dtype.itemsize > 8:
         p = as_array(y_proba, dtype=np.float64)
+    elif not p.dtype.isnative:  # e.g. a big-endian file: the kernels read native floats
+        p = p.astype(p.dtype.newbyteorder("="))
     if p.ndim > 2:
         raise ValueError(f"Found array with dim {p.ndim}, while dim <= 2 is required.")
     num_samples(p)  # a 0-d array: scikit-learn's TypeError
