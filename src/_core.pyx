@@ -691,6 +691,80 @@ def log_loss_rows(const floating[:, :] p, const class_code[::1] y, const double[
     return xm_cascade_total(&total), int(n_bad), int(n_off), int(n_bad_code)
 
 
+cdef void _neumaier_block(const double *w, Py_ssize_t n, double *out) noexcept nogil:
+    """out[0] + out[1]: the sum of the finite values of w[0..n) (Neumaier's compensated
+    sum: within about one rounding of the exact sum); out[2]: the number of values that are
+    not finite; out[3]: the number of non-zero values."""
+    cdef double s = 0.0, c = 0.0, t, v, bad = 0.0, nonzero = 0.0
+    cdef Py_ssize_t i
+    for i in range(n):
+        v = w[i]
+        if not fabs(v) <= 1.7976931348623157e308:   # inf or NaN
+            bad += 1.0
+            continue
+        nonzero += v != 0.0
+        t = s + v
+        if fabs(s) >= fabs(v):
+            c += (s - t) + v
+        else:
+            c += (v - t) + s
+        s = t
+    out[0] = s
+    out[1] = c
+    out[2] = bad
+    out[3] = nonzero
+
+
+def checked_sum(const double[::1] w, int n_threads):
+    """(sum of the finite values, number of values not finite, number of non-zero values) of
+    w (e.g. sample weights), in one parallel pass without temporaries.  The sum is
+    compensated over fixed blocks, whose sums are added (compensated) in order: it does not
+    depend on n_threads."""
+    cdef Py_ssize_t n = w.shape[0], block = TASK_ELEMENTS
+    cdef Py_ssize_t n_blocks = (n + block - 1) // block, b, r0
+    part = np.zeros((max(n_blocks, 1), 4), dtype=np.float64)
+    cdef double[:, ::1] pv = part
+    if n == 0:
+        return 0.0, 0, 0
+    with nogil:
+        for b in prange(n_blocks, schedule="static", num_threads=n_threads,
+                        use_threads_if=_use_threads(n_blocks, n, n_threads)):
+            r0 = b * block
+            _neumaier_block(&w[r0], block if r0 + block <= n else n - r0, &pv[b, 0])
+    sums = np.ascontiguousarray(part[:, :2]).reshape(-1)   # each block's sum, correction
+    cdef double[::1] sv = sums
+    cdef double total[4]
+    _neumaier_block(&sv[0], 2 * n_blocks, total)
+    return total[0] + total[1], int(part[:, 2].sum()), int(part[:, 3].sum())
+
+
+def class_sums(const class_code[::1] codes, const double[::1] losses, const double[::1] w,
+               Py_ssize_t n_classes):
+    """The sums of a mergeable log-loss state, in one serial pass over the samples (codes in
+    [0, n_classes), validated by the caller; w empty: all 1).  Returns (Σ w·loss per class,
+    Σ w per class, Σ w², Σ w·loss², number of non-zero weights); the per-class sums add in
+    sample order, as np.bincount does."""
+    cdef Py_ssize_t n = codes.shape[0], i
+    if losses.shape[0] != n or (w.shape[0] != 0 and w.shape[0] != n):
+        raise ValueError("class_sums: losses / weights of the wrong length")
+    class_loss = np.zeros(n_classes, dtype=np.float64)
+    class_weight = np.zeros(n_classes, dtype=np.float64)
+    cdef double[::1] cl = class_loss, cw = class_weight
+    cdef double wi, li, w2 = 0.0, wl2 = 0.0
+    cdef Py_ssize_t nonzero = 0
+    cdef bint weighted = w.shape[0] != 0
+    with nogil:
+        for i in range(n):
+            wi = w[i] if weighted else 1.0
+            li = losses[i]
+            cl[codes[i]] += wi * li
+            cw[codes[i]] += wi
+            w2 += wi * wi
+            wl2 += (wi * li) * li
+            nonzero += wi != 0.0
+    return class_loss, class_weight, w2, wl2, nonzero
+
+
 # --------------------------------------------------------------------------------------------
 # Label factorisation (hash table, order of first appearance)
 # --------------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ preallocated arrays, as docs/performance.md measured it); ``binary_cross_entropy
 (mean, 10_000_000 elements, floor = reading X and T) against torch and
 ``HalfBinomialLoss().loss(..., n_threads=2).mean()``.  Loss results are checked against torch
 (or ``xentc.reference`` without torch) before timing.
-``log_loss`` (integer labels) and ``log_loss_str`` (string labels) score the probabilities
+``log_loss`` (integer labels; ``log_loss_w`` with sample weights) and ``log_loss_str``
+(string labels) score the probabilities
 ``softmax(X)`` (and, as an extra shape, 10_000_000 binary probabilities ``expit(x)`` as a 1-D
 array) with ``labels=`` all the classes, against ``sklearn.metrics.log_loss`` on the same
 arguments (checked to agree first: rtol 1e-12 for float64, 1e-6 for float32); besides the
@@ -85,7 +86,7 @@ FLOOR_TARGETS = {
     "binary_cross_entropy_with_logits": (2.0, 2.0, 2.0),
     "log_loss": (1.0, 1.5, 4.5),
     "log_loss_str": (1.0, 1.5, 4.5),
-}
+}  # log_loss_w: none (SPEC's are for the unweighted call; weights are 8 more bytes a row)
 # SPEC section 4: minimum speed-up of xentc (2 threads) over a peer
 PEER_TARGETS = {
     "logsumexp": {"scipy": 20.0, "torch thr=2": 9.0},
@@ -93,6 +94,7 @@ PEER_TARGETS = {
     "cross_entropy_and_grad": {"sklearn thr=2": 5.0, "torch thr=2": 12.0},
     "binary_cross_entropy_with_logits": {"torch thr=2": 10.0},
     "log_loss": {"sklearn": 25.0},
+    "log_loss_w": {"sklearn": 25.0},
     "log_loss_str": {"sklearn": 25.0},
 }
 # SPEC section 4: log_loss allocates at least this many times less memory than scikit-learn's
@@ -184,7 +186,9 @@ def make_inputs(name, shape, dtype):
     if name in common.BINARY_FUNCTIONS:
         return common.make_binary(shape[0], dtype)
     if name in common.METRIC_FUNCTIONS:
-        return common.make_log_loss(shape, dtype, string_labels=name == "log_loss_str")
+        y, p, labels = common.make_log_loss(shape, dtype, string_labels=name == "log_loss_str")
+        w = common.make_sample_weight(shape[0]) if name == "log_loss_w" else None
+        return y, p, labels, w
     x = common.make_array(shape, dtype)
     if name in common.LOSS_FUNCTIONS:
         return x, common.make_targets(shape, shape[1])
@@ -198,7 +202,7 @@ def xentc_call(name, n_threads):
         return lambda inputs: f(inputs[0])
     if name in common.METRIC_FUNCTIONS:
         return lambda inputs: xentc.log_loss(inputs[0], inputs[1], labels=inputs[2],
-                                             n_threads=n_threads)
+                                             sample_weight=inputs[3], n_threads=n_threads)
     func = getattr(xentc, name)
     return lambda inputs: func(*inputs, n_threads=n_threads)
 
@@ -276,8 +280,8 @@ def sklearn_log_loss_impl():
     from sklearn.metrics import log_loss
 
     def prepare(inputs):
-        y, p, labels = inputs
-        return lambda: log_loss(y, p, labels=labels)
+        y, p, labels, w = inputs
+        return lambda: log_loss(y, p, labels=labels, sample_weight=w)
 
     return Impl("sklearn", 1, prepare)
 
@@ -373,16 +377,16 @@ def check_loss(name, inputs, threads):
 def check_log_loss(inputs, threads):
     """Error message if xentc.log_loss disagrees with scikit-learn's (or, without it, with
     xentc.reference's) on ``inputs``; None if they agree."""
-    y, p, labels = inputs
+    y, p, labels, w = inputs
     try:
         from sklearn.metrics import log_loss as expected_func
         source, rtol = "sklearn", {"float64": 1e-12, "float32": 1e-6}[p.dtype.name]
     except ImportError:
         expected_func = xentc.reference.log_loss
         source, rtol = "xentc.reference", 1e-12
-    expected = expected_func(y, p, labels=labels)
+    expected = expected_func(y, p, labels=labels, sample_weight=w)
     for k in threads:
-        got = xentc.log_loss(y, p, labels=labels, n_threads=k)
+        got = xentc.log_loss(y, p, labels=labels, sample_weight=w, n_threads=k)
         if not abs(got - expected) <= rtol * abs(expected):
             return (f"xentc.log_loss n_threads={k} = {got!r} disagrees with {source}'s "
                     f"{expected!r} (rtol={rtol})")
@@ -480,6 +484,8 @@ def print_rows(records, peers):
 
 def floor_target(name, shape):
     """SPEC section 4 max ×floor for ``name`` at ``shape``, or None."""
+    if name not in FLOOR_TARGETS:
+        return None
     large, ten, two = FLOOR_TARGETS[name]
     if name in common.BINARY_FUNCTIONS:
         return large

@@ -7,8 +7,9 @@ The special functions act along the rows (``axis=1``); the multiclass losses tak
 indices ``y`` (uniform in ``[0, C)``, seed 43, int64) and reduce with the mean; the binary
 loss takes ``X`` flattened and targets ``T`` in {0, 1} (seed 44) of the same dtype.
 ``log_loss`` scores the probabilities ``softmax(X)`` (for a 1-D shape: ``expit(X)``, the
-second class's probability) against ``y`` given as int64 class indices (``log_loss``) or as
-strings ``"class00007"`` (``log_loss_str``), with ``labels`` all the classes.
+second class's probability) against ``y`` given as int64 class indices (``log_loss``, and
+``log_loss_w`` with sample weights uniform in [0, 1), seed 45) or as strings
+``"class00007"`` (``log_loss_str``), with ``labels`` all the classes.
 """
 
 import numpy as np
@@ -19,7 +20,7 @@ from xentc import _core
 SPECIAL_FUNCTIONS = ("logsumexp", "softmax", "log_softmax")
 LOSS_FUNCTIONS = ("cross_entropy", "cross_entropy_and_grad")
 BINARY_FUNCTIONS = ("binary_cross_entropy_with_logits",)
-METRIC_FUNCTIONS = ("log_loss", "log_loss_str")
+METRIC_FUNCTIONS = ("log_loss", "log_loss_w", "log_loss_str")
 FUNCTIONS = SPECIAL_FUNCTIONS + LOSS_FUNCTIONS + BINARY_FUNCTIONS + METRIC_FUNCTIONS
 OUT_FUNCTIONS = ("softmax", "log_softmax")  # those with an out= keyword
 SEED = 42
@@ -74,6 +75,11 @@ def scipy_func(name):
 
     func = getattr(scipy.special, name)
     return lambda x: func(x, axis=1)
+
+
+def make_sample_weight(n):
+    """Sample weights for ``log_loss_w``: uniform in [0, 1), float64."""
+    return np.random.default_rng(SEED + 3).random(n)
 
 
 def make_log_loss(shape, dtype, string_labels=False):

@@ -151,15 +151,19 @@ def _check_probability_values(p):
         raise ValueError(f"y_prob contains values lower than 0: {p.min()}")
 
 
-def _as_sample_weight(sample_weight, n, allow_all_zero=False):
+def _as_sample_weight(sample_weight, n, n_threads, allow_all_zero=False):
     """``_check_sample_weight(sample_weight, y_prob, force_float_dtype=False)``'s checks; the
-    weights as float64.  A part of a larger problem (``allow_all_zero``) may weigh nothing."""
+    weights as float64 and their sum (one pass over them).  A part of a larger problem
+    (``allow_all_zero``) may weigh nothing."""
     w = as_array(sample_weight)
     if w.dtype.kind not in "biuf":
         raise TypeError(f"sample_weight must be numeric, got an array of dtype {w.dtype}")
     if w.ndim > 2:
         raise ValueError(f"Found array with dim {w.ndim}. None expected <= 2.")
-    assert_all_finite(w, "sample_weight")
+    w64 = np.ascontiguousarray(w, dtype=np.float64)
+    total, n_not_finite, n_nonzero = _core.checked_sum(w64.reshape(-1), n_threads)
+    if n_not_finite:
+        assert_all_finite(w, "sample_weight")
     if w.ndim != 1:
         raise ValueError(
             f"Sample weights must be 1D array or scalar, got {w.ndim}D array. Expected either "
@@ -167,9 +171,9 @@ def _as_sample_weight(sample_weight, n, allow_all_zero=False):
         )
     if w.shape != (n,):
         raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
-    if not allow_all_zero and np.all(w == 0):
+    if not allow_all_zero and n_nonzero == 0:
         raise ValueError("Sample weights must contain at least one non-zero number.")
-    return np.ascontiguousarray(w, dtype=np.float64)
+    return w64, total
 
 
 def _labels_as_codes(y_true, n_cols):
@@ -227,7 +231,9 @@ class _Scored:
                 raise ValueError(
                     f"Found input variables with inconsistent numbers of samples: {lengths}"
                 )
-            w = None if sample_weight is None else _as_sample_weight(sample_weight, n, part)
+            w, self.weight_sum = None, float(n)
+            if sample_weight is not None:
+                w, self.weight_sum = _as_sample_weight(sample_weight, n, n_threads, part)
             codes = _labels_as_codes(y_true, n_cols) if labels is None else None
             if codes is not None:
                 # integer labels that may be the classes 0..C-1 themselves: one kernel pass
@@ -302,7 +308,7 @@ class _Scored:
             nll = -np.log(np.clip(blk, self.lo, self.hi))
             row = np.where(t == 0, 0.0, t * nll).sum(axis=1)
             parts.append(row if w is None else row * w[r0:r0 + _INDICATOR_BLOCK_ROWS])
-        return math.fsum(np.concatenate(parts)) if parts else 0.0
+        return _core.checked_sum(np.concatenate(parts), 1)[0] if parts else 0.0
 
     def average(self, normalize):
         """``np.average(loss, weights=sample_weight)`` (normalize) or the (weighted) sum."""
@@ -310,7 +316,7 @@ class _Scored:
             return float(self.total)
         if self.weights is None:
             return float(self.total / self.n)
-        scale = math.fsum(self.weights)
+        scale = self.weight_sum
         if scale == 0.0:
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         return float(self.total / scale)
@@ -464,7 +470,7 @@ def _null_log_loss(scored):
     """The summed log loss of the null model of a scored problem."""
     target, w = scored.target, scored.weights
     n_classes = target.classes.shape[0]
-    if w is not None and math.fsum(w) == 0.0:
+    if w is not None and scored.weight_sum == 0.0:
         raise ZeroDivisionError("Weights sum to zero, can't be normalized")
     if target.codes is not None:
         counts = np.bincount(target.codes, weights=w, minlength=n_classes)

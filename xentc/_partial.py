@@ -286,19 +286,19 @@ def _log_loss_state(scored):
     blocks, which need the totals alone), Σ w·loss² and the classes' Σ w·loss are nan."""
     losses, w, codes = scored.losses, scored.weights, scored.target.codes
     k = scored.target.classes.shape[0]
-    if w is None:
-        sum_w, sum_w2, n_nonzero = float(scored.n), float(scored.n), scored.n
-        class_weight = np.bincount(codes, minlength=k).astype(np.float64)
-    else:
-        sum_w, sum_w2 = math.fsum(w), float(np.sum(w * w))
-        n_nonzero = int(np.count_nonzero(w))
-        class_weight = np.bincount(codes, weights=w, minlength=k)
+    codes = np.ascontiguousarray(codes)
+    sum_w = scored.weight_sum
     if losses.shape[0] == scored.n:
-        wl = losses if w is None else w * losses
-        loss_sq, class_loss = float(np.sum(wl * losses)), np.bincount(codes, weights=wl,
-                                                                       minlength=k)
+        class_loss, class_weight, sum_w2, loss_sq, n_nonzero = _core.class_sums(
+            codes, losses, _NO_WEIGHT if w is None else w, k)
     else:
-        loss_sq, class_loss = math.nan, np.full(k, math.nan)
+        class_loss, loss_sq = np.full(k, math.nan), math.nan
+        if w is None:
+            sum_w2, n_nonzero = float(scored.n), scored.n
+            class_weight = np.bincount(codes, minlength=k).astype(np.float64)
+        else:
+            sum_w2, n_nonzero = float(np.sum(w * w)), int(np.count_nonzero(w))
+            class_weight = np.bincount(codes, weights=w, minlength=k)
     return LogLossState(scored.n, sum_w, sum_w2, scored.total, loss_sq, class_weight,
                         class_loss, scored.n_rows_off, n_nonzero,
                         labels=scored.target.classes, eps=scored.eps)

@@ -14,6 +14,7 @@ from xentc._bench_inputs import (  # noqa: F401
     make_array,
     make_binary,
     make_log_loss,
+    make_sample_weight,
     make_targets,
     parse_shape,
     read_floor,
