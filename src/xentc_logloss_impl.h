@@ -141,15 +141,23 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
                 for (ptrdiff_t k = 0; k < nb; k++)
                     s[k] = (double)blk[2 * k] + (double)blk[2 * k + 1];
             } else {
-                /* one scalar sum per row: the rows are independent chains the CPU overlaps,
-                   faster than vectors assembled from strided loads (3x at C = 10 in
-                   isolation) */
+                /* one scalar sum per row, in four chains: the rows are independent chains
+                   the CPU overlaps, faster than vectors assembled from strided loads (3x at
+                   C = 10 in isolation); four accumulators shorten each row's chain (5 % at
+                   C = 10) */
                 for (ptrdiff_t k = 0; k < nb; k++) {
                     const XT *row = blk + k * C;
-                    double rsum = 0.0;
-                    for (ptrdiff_t j = 0; j < C; j++)
-                        rsum += (double)row[j];
-                    s[k] = rsum;
+                    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+                    ptrdiff_t j = 0;
+                    for (; j + 4 <= C; j += 4) {
+                        s0 += (double)row[j];
+                        s1 += (double)row[j + 1];
+                        s2 += (double)row[j + 2];
+                        s3 += (double)row[j + 3];
+                    }
+                    for (; j < C; j++)
+                        s0 += (double)row[j];
+                    s[k] = (s0 + s1) + (s2 + s3);
                 }
             }
         } else {
