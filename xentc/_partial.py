@@ -32,7 +32,6 @@ class _LossState:
 
     _SUMS = ("n", "sum_weight", "sum_weight_sq", "sum_loss", "sum_loss_sq", "class_weight",
              "class_loss")
-    _KEYS = ()  # what two states must agree on to be merged
 
     def __init__(self, n, sum_weight, sum_weight_sq, sum_loss, sum_loss_sq, class_weight,
                  class_loss):
@@ -45,6 +44,7 @@ class _LossState:
         self.class_loss = np.asarray(class_loss, dtype=np.float64)
 
     def _merged_keys(self, other):
+        """The keyword arguments of the merged state (what both must agree on)."""
         return {}
 
     def __add__(self, other):
@@ -62,10 +62,6 @@ class _LossState:
     def __repr__(self):
         return (f"{self.__class__.__name__}(n={self.n}, sum_weight={self.sum_weight!r}, "
                 f"sum_loss={self.sum_loss!r}, n_classes={self.class_weight.shape[0]})")
-
-    def mean(self):
-        """The weighted mean loss, Σ w·loss / Σ w (nan when nothing is weighted)."""
-        return float(_divide(self.sum_loss, self.sum_weight))
 
     def sem(self):
         """Standard error of the weighted mean loss.
