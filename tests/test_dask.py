@@ -2,7 +2,9 @@
 threaded scheduler and on a real LocalCluster (2 worker processes), for unequal, row-only
 and row-and-column chunkings, against xentc's in-memory functions and scikit-learn."""
 
+import json
 import math
+import pathlib
 import subprocess
 import sys
 
@@ -216,3 +218,21 @@ def test_local_cluster_two_worker_processes(tmp_path):
         on_disk = xd.from_npy(tmp_path / "p.npy", chunk_rows=6000)
         assert xd.log_loss(xd.from_npy(tmp_path / "y.npy", chunk_rows=7000), on_disk) == \
             pytest.approx(sklearn_metrics.log_loss(y, p), rel=1e-12)
+
+
+def test_out_of_core_benchmark_runs(tmp_path):
+    """benchmarks/out_of_core.py end to end on a tiny file (a smoke test: no timing)."""
+    pytest.importorskip("distributed")
+    pytest.importorskip("sklearn")
+    script = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "out_of_core.py"
+    if not script.exists():
+        pytest.skip("benchmarks/ not found next to tests/")
+    out = tmp_path / "result.json"
+    proc = subprocess.run([sys.executable, str(script), "--gb", "0.004", "--repeat", "1",
+                           "--workers", "1", "--json", str(out)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert result["meta"]["agree"]
+    assert set(result["results"]) == {"xentc streaming (memmap)", "xentc.dask LocalCluster",
+                                      "naive: np.load + sklearn.metrics.log_loss"}
