@@ -11,6 +11,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import xentc
+import xentc.reference as reference
 
 from helpers import N_THREADS, assert_unchanged, layouts, outcome, snapshot
 
@@ -300,3 +301,40 @@ def test_layouts_and_threads(dtype):
             state = xentc.cross_entropy_partial(z, y, n_threads=n_threads)
             assert state.sum_loss == expected_ce.sum_loss, (name, n_threads)
             assert_array_equal(state.class_loss, expected_ce.class_loss)
+
+
+def assert_states_close(ours, ref, rtol):
+    assert type(ours) is type(ref) and ours.n == ref.n
+    for name in ("sum_weight", "sum_weight_sq", "sum_loss", "sum_loss_sq"):
+        assert_allclose(getattr(ours, name), getattr(ref, name), rtol=rtol, err_msg=name)
+    assert_allclose(ours.class_weight, ref.class_weight, rtol=rtol)
+    assert_allclose(ours.class_loss, ref.class_loss, rtol=rtol)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("k, binary_1d", [(2, True), (5, False)])
+def test_log_loss_partial_against_reference(weighted, k, binary_1d):
+    rng = np.random.default_rng(9)
+    y, p = problem(rng, 400, k, binary_1d=binary_1d)
+    if not binary_1d:
+        p[[3, 30]] *= 1.1
+    w = rng.random(400) if weighted else None
+    names = np.array([f"c{i}" for i in range(k)])
+    ours = xentc.log_loss_partial(names[y], p, labels=names, sample_weight=w)
+    ref = reference.log_loss_partial(names[y], p, labels=names, sample_weight=w)
+    assert_states_close(ours, ref, 1e-12)
+    assert ours.n_rows_off == ref.n_rows_off == (0 if binary_1d else 2)
+    assert ours.n_nonzero_weight == ref.n_nonzero_weight and ours.eps == ref.eps
+    assert_array_equal(ours.labels, ref.labels)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("shape", [(300, 7), (100, 4, 3)])
+def test_cross_entropy_partial_against_reference(weighted, shape):
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=shape)
+    t = rng.integers(0, shape[1], size=shape[:1] + shape[2:])
+    t[rng.random(t.shape) < 0.2] = -100
+    w = rng.random(shape[1]) if weighted else None
+    assert_states_close(xentc.cross_entropy_partial(x, t, w),
+                        reference.cross_entropy_partial(x, t, w), 1e-12)

@@ -40,6 +40,8 @@ __all__ = [
     "weighted_cross_entropy_with_logits",
     "log_loss",
     "d2_log_loss_score",
+    "log_loss_partial",
+    "cross_entropy_partial",
 ]
 
 
@@ -487,3 +489,40 @@ def d2_log_loss_score(y_true, y_proba, *, sample_weight=None, labels=None):
     ll = -np.where(t == 0, 0.0, t * np.log(p)).sum(axis=1) @ w
     ll_null = -np.where(t == 0, 0.0, t * np.log(null)).sum(axis=1) @ w
     return float(1.0 - ll / ll_null)
+
+
+def log_loss_partial(y_true, y_proba, *, labels, sample_weight=None):
+    """:func:`xentc.log_loss_partial` from the dense one-hot matrix: the
+    :class:`xentc.LogLossState` of the samples, its sums formed by NumPy in float64."""
+    from ._partial import LogLossState
+
+    p = np.asarray(y_proba)
+    dtype = p.dtype if p.dtype.kind == "f" and p.dtype.itemsize <= 8 else np.dtype(np.float64)
+    eps = float(np.finfo(dtype).eps)
+    rows_off = 0
+    if p.ndim == 2 and p.shape[1] > 1:
+        rows_off = int(np.sum(np.abs(p.sum(axis=1, dtype=np.float64) - 1) > 1e-8 + eps**0.5))
+    t, q = _one_hot_and_probabilities(y_true, y_proba, labels)
+    loss = -np.where(t == 0, 0.0, t * np.log(q)).sum(axis=1)
+    w = np.ones(t.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    return LogLossState(t.shape[0], w.sum(), (w * w).sum(), (w * loss).sum(),
+                        (w * loss * loss).sum(), t.T @ w, t.T @ (w * loss), rows_off,
+                        np.count_nonzero(w), labels=np.unique(np.asarray(labels)), eps=eps)
+
+
+def cross_entropy_partial(input, target, weight=None, ignore_index=-100):
+    """:func:`xentc.cross_entropy_partial` from :func:`cross_entropy`'s per-row losses: the
+    :class:`xentc.CrossEntropyState` of the targets not ignored, in float64."""
+    from ._partial import CrossEntropyState
+
+    x = _check_input(input)
+    rows = cross_entropy(x, target, None, ignore_index, "none").reshape(-1)
+    y, keep, w = _index_target(x, target, weight, ignore_index)
+    y, keep = y.reshape(-1)[keep.reshape(-1)], keep.reshape(-1)
+    loss, wy = rows[keep], w[y]
+    n_classes = x.shape[1]
+    return CrossEntropyState(y.shape[0], wy.sum(), (wy * wy).sum(), (wy * loss).sum(),
+                             (wy * loss * loss).sum(),
+                             np.bincount(y, weights=wy, minlength=n_classes),
+                             np.bincount(y, weights=wy * loss, minlength=n_classes),
+                             dtype=np.float64)
