@@ -6,7 +6,8 @@ SPEC §4 targets as bounds (or the README's documented bound where it is looser)
 results are ±inf or NaN they must be so at exactly the positions where :mod:`xentc.reference`
 (NumPy / SciPy in float64) has them; without SciPy the inputs holding ±inf or NaN are skipped.
 ``log_loss`` and ``d2_log_loss_score`` are compared with ``xentc.reference`` directly (plain
-NumPy in float64: one log per sample, accurate to an ulp).
+NumPy in float64: one log per sample, accurate to an ulp).  The partial functions are checked
+through their finished states (``.log_loss()``, ``.cross_entropy(reduction)``).
 """
 
 import dataclasses
@@ -215,10 +216,13 @@ class _Check:
     edge: bool = False           # holds inf / NaN: compared with xentc.reference's positions
     pattern: list = None         # reference's outputs (filled when SciPy is there)
     row_bound: float = None      # overrides the bound of "rows"
+    finish: tuple = None         # (method, args): what is compared is result.method(*args)
 
     def call(self, module):
         kw = {k: v for k, v in self.kwargs.items()}
         out = getattr(module, self.function)(*self.args, **kw)
+        if self.finish is not None:  # a partial state, finished
+            out = getattr(out, self.finish[0])(*self.finish[1])
         return out if isinstance(out, tuple) else (out,)
 
 
@@ -292,6 +296,11 @@ def _class_checks(checks, rng, dtype, n, C, fams):
                           (x, yi), {"weight": w, "reduction": reduction,
                                     "label_smoothing": eps},
                           (loss, None), (g, gs), edge, True)
+                if eps == 0.0:
+                    checks.append(_Check("cross_entropy_partial", dn,
+                                         f"{case} index {reduction} weight ignore_index",
+                                         (x, yi), {"weight": w}, [("reduction", loss, None)],
+                                         edge, finish=("cross_entropy", (reduction,))))
         with np.errstate(all="ignore"):
             rows, g, gs = _ld_class_loss(x, p, ones / n)
             loss = rows.sum() / LD(n)
@@ -416,6 +425,12 @@ def _metric_checks(checks, rng, dtype, quick):
                 exact = getattr(_ref, f)(*args, **kw)
                 metric = "reduction_d2" if f == "d2_log_loss_score" else "reduction"
                 checks.append(_Check(f, dn, case, args, kw, [(metric, exact, None)], False))
+            # the same, as a partial state finished
+            pkw = {k: v for k, v in kw.items() if k != "normalize"}
+            pkw["labels"] = np.unique(args[0])
+            checks.append(_Check("log_loss_partial", dn, case, args, pkw,
+                                 [("reduction", _ref.log_loss(*args, **kw), None)], False,
+                                 finish=("log_loss", (kw.get("normalize", True),))))
 
 
 def build_checks(seed, quick):
@@ -493,7 +508,7 @@ def _compare_output(check, i, g, level):
     problems, err = [], 0.0
     ref = check.pattern[i] if check.pattern is not None else exact
     g_arr, r_arr = np.asarray(g), np.asarray(ref)
-    if check.function in ("log_loss", "d2_log_loss_score"):
+    if check.function in ("log_loss", "d2_log_loss_score", "log_loss_partial"):
         if type(g) is not float:
             problems.append(f"returned a {type(g).__name__}, not a float")
     elif g_arr.dtype != np.dtype(check.dtype):
