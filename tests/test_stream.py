@@ -252,3 +252,18 @@ def test_big_endian_memmap(tmp_path):
     assert not mapped.dtype.isnative
     assert xentc.log_loss(y, mapped, chunk_rows=700) == pytest.approx(xentc.log_loss(y, p),
                                                                       rel=1e-12)
+
+
+def test_chunk_rows_with_lists_and_data_frames():
+    """Inputs already in memory that are not arrays are scored in one piece."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(8)
+    p = rng.dirichlet(np.ones(3), size=500)
+    y = rng.integers(0, 3, size=500)
+    expected = xentc.log_loss(y, p)
+    for probabilities in (pd.DataFrame(p), p.tolist()):
+        assert xentc.log_loss(y, probabilities, chunk_rows=100) == expected
+        assert xentc.log_loss(pd.Series(y), probabilities, chunk_rows=100) == expected
+    logits = np.log(p)
+    for x in (pd.DataFrame(logits), logits.tolist()):
+        assert xentc.cross_entropy(x, y, chunk_rows=100) == xentc.cross_entropy(logits, y)

@@ -52,12 +52,16 @@ def _block_rows(chunk_rows, row_bytes):
     return chunk_rows if chunk_rows is not None else max(1024, _BLOCK_BYTES // max(row_bytes, 1))
 
 
+def _blockwise(a):
+    """Whether ``a`` can be read in row blocks: a NumPy array or a row-sliceable array-like
+    (lists and pandas objects are scored in one piece: they are in memory already)."""
+    return isinstance(a, np.ndarray) or streams(a, None)
+
+
 def _sliceable(a):
     """``a`` if its row slices are cheap (arrays and array-likes), else as one NumPy array
     (lists, pandas objects: O(N) labels or weights)."""
-    if a is None or isinstance(a, np.ndarray) or streams(a, None):
-        return a
-    return as_array(a)
+    return a if a is None or _blockwise(a) else as_array(a)
 
 
 def _blocks(n, rows, progress, row_bytes, what):
@@ -151,11 +155,13 @@ def inferred_classes(parts):
 def stream_log_loss(finish, y_true, y_proba, normalize, sample_weight, labels, n_threads,
                     chunk_rows, progress, stacklevel):
     """``log_loss`` (``finish="log_loss"``) or ``d2_log_loss_score`` (``"d2"``) of a problem
-    read in row blocks; ``None`` where the problem cannot be streamed (the caller then
-    scores it in one piece): a multilabel-indicator ``y_true``, or probabilities of a shape
-    the one-piece path rejects with its own error."""
+    read in row blocks; ``None`` where the problem is not (the caller then scores it in one
+    piece): probabilities that are not an array (a list, a DataFrame), a multilabel-indicator
+    ``y_true``, or shapes the one-piece path rejects with its own error."""
     chunk_rows = _check_chunk_rows(chunk_rows)
-    shape = tuple(getattr(y_proba, "shape", ()))
+    if not _blockwise(y_proba):
+        return None
+    shape = tuple(y_proba.shape)
     y = _sliceable(y_true)
     if len(shape) not in (1, 2) or 0 in shape or (
             getattr(y, "ndim", 1) == 2 and y.shape[1] != 1) or getattr(y, "ndim", 1) > 2:
@@ -207,10 +213,12 @@ def stream_log_loss(finish, y_true, y_proba, normalize, sample_weight, labels, n
 def stream_cross_entropy(input, target, weight, ignore_index, reduction, n_threads,
                          chunk_rows, progress):
     """Class-index ``cross_entropy`` with reduction "mean" or "sum" of an input read in row
-    blocks (axis 0); ``None`` where it is not streamed (probability targets, or shapes the
-    one-piece path rejects with its own error)."""
+    blocks (axis 0); ``None`` where it is not (an input that is not an array, probability
+    targets, or shapes the one-piece path rejects with its own error)."""
     chunk_rows = _check_chunk_rows(chunk_rows)
-    shape = tuple(getattr(input, "shape", ()))
+    if not _blockwise(input):
+        return None
+    shape = tuple(input.shape)
     t = _sliceable(target)
     t_shape = tuple(getattr(t, "shape", ()))
     if len(shape) < 2 or shape[0] == 0 or t_shape == shape or len(t_shape) != len(shape) - 1 or (
