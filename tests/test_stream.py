@@ -267,3 +267,30 @@ def test_chunk_rows_with_lists_and_data_frames():
     logits = np.log(p)
     for x in (pd.DataFrame(logits), logits.tolist()):
         assert xentc.cross_entropy(x, y, chunk_rows=100) == xentc.cross_entropy(logits, y)
+
+
+def test_tensors_of_other_libraries_are_not_read_in_blocks():
+    """An array-like whose dtype is not NumPy's (a torch tensor) is converted as before."""
+    class Tensor:  # torch.Tensor's relevant surface: shape, a non-NumPy dtype, slicing
+        def __init__(self, a):
+            self._a, self.shape, self.dtype = a, a.shape, "torch.float64"
+
+        def __getitem__(self, key):
+            return Tensor(self._a[key])
+
+        def __array__(self, dtype=None, copy=None):
+            return np.asarray(self._a, dtype=dtype)
+
+        def __len__(self):
+            return self.shape[0]
+
+    rng = np.random.default_rng(9)
+    p = rng.dirichlet(np.ones(3), size=300)
+    y = rng.integers(0, 3, size=300)
+    assert not _stream.streams(Tensor(p), None)
+    assert xentc.log_loss(y, Tensor(p)) == xentc.log_loss(y, p)
+    torch = pytest.importorskip("torch")
+    assert not _stream.streams(torch.from_numpy(p), None)
+    assert xentc.log_loss(y, torch.from_numpy(p)) == xentc.log_loss(y, p)
+    assert xentc.cross_entropy(torch.from_numpy(np.log(p)), y) == \
+        xentc.cross_entropy(np.log(p), y)

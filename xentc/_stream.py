@@ -27,15 +27,16 @@ _PROGRESS_MIN_BYTES = 1 << 28
 
 def streams(a, chunk_rows):
     """Whether ``a`` is read in row blocks: memory-mapped arrays and array-likes that are not
-    NumPy arrays but have a shape, a dtype and row slicing (not pandas or dask objects), or
-    any array when ``chunk_rows`` is given."""
+    NumPy arrays but have a shape, a NumPy dtype and row slicing (h5py, zarr; not pandas or
+    dask objects, nor tensors of other libraries), or any array when ``chunk_rows`` is
+    given."""
     if chunk_rows is not None or isinstance(a, np.memmap):
         return True
-    if isinstance(a, np.ndarray) or not all(
-            hasattr(a, name) for name in ("shape", "dtype", "__getitem__")):
+    if isinstance(a, np.ndarray) or not (hasattr(a, "shape") and hasattr(a, "__getitem__")
+                                         and isinstance(getattr(a, "dtype", None), np.dtype)):
         return False
     module = type(a).__module__.split(".")[0]
-    return module not in ("pandas", "dask", "xarray") and len(getattr(a, "shape", ())) >= 1
+    return module not in ("pandas", "dask", "xarray") and len(a.shape) >= 1
 
 
 def _check_chunk_rows(chunk_rows):
