@@ -32,6 +32,9 @@
 #endif
 /* Elements per block of the chunk-flat small-C kernels (e[] scratch of this many doubles). */
 #define XENTC_FLAT_BLOCK 2048
+/* Rows up to this many elements are done in two passes (max, then sum), the second from L1;
+   longer ones by the blocked one-pass scan. */
+#define XENTC_TWO_PASS_MAX 4096
 /* Independent partial sums of the row scan (a power of two: 4 AVX-512 vectors of doubles). */
 #define XENTC_LANES 32
 /* Terms per vectorised block of the pairwise (exact) summation. */
@@ -216,6 +219,11 @@ typedef struct {
 #else
 #  define XENTC_X86_DISPATCH 0
 #endif
+#if XENTC_X86_DISPATCH
+#  include "xentc_avx512.h"
+#endif
+/* 1 in the AVX-512 instantiations (where xentc_avx512.h's intrinsics may be used). */
+#define XENTC_ISA_AVX512 0
 
 
 #define XENTC_ENTRY static
@@ -274,6 +282,8 @@ typedef struct {
 #undef XENTC_ENTRY
 
 #define XENTC_ENTRY static __attribute__((target(XENTC_TARGET_AVX512), flatten))
+#undef XENTC_ISA_AVX512
+#define XENTC_ISA_AVX512 1
 #define XT double
 #define XT_IS_F32 0
 #define XN(name) xentc_##name##_f64_avx512
@@ -299,6 +309,8 @@ typedef struct {
 #undef XT_IS_F32
 #undef XN
 #undef XENTC_ENTRY
+#undef XENTC_ISA_AVX512
+#define XENTC_ISA_AVX512 0
 #endif
 
 /* Class-index targets y[0..n) (int64): the number outside [0, C) that are not the ignore

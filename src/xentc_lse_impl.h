@@ -26,13 +26,13 @@
 /* The max of n contiguous elements (NaN ignored; -inf for n == 0). */
 XM_INLINE double XN(row_max)(const XT *restrict x, ptrdiff_t n)
 {
-    double m = -XM_INF;
+    XT m = -XM_INF;                /* in the element type: twice the lanes for float */
 #pragma omp simd reduction(max:m)
     for (ptrdiff_t j = 0; j < n; j++) {
-        double v = (double)x[j];
+        XT v = x[j];
         m = v > m ? v : m;
     }
-    return m;
+    return (double)m;
 }
 
 /* exp(v - m) for v <= m from the data: float-accuracy for float data; for double data the
@@ -170,18 +170,102 @@ XM_INLINE double XN(lse_exact)(const XT *restrict x, ptrdiff_t n)
     return xentc_lse_finish(s);
 }
 
+/*
+ * Sum of exp(x[j] - m) over the x[j] < m (m finite, >= every x[j]; NaN poisons the sum), the
+ * number of x[j] == m in *cnt: for double data the maximal terms are counted apart, since a 1
+ * added to a partial sum would round away the low bits of every later term (float data: all
+ * terms summed, *cnt = 0).
+ */
+XM_INLINE double XN(sum_exp_below_max)(const XT *restrict x, ptrdiff_t n, double m,
+                                       double *cnt)
+{
+#if XENTC_ISA_AVX512 && !XT_IS_F32
+    return xm512_sum_exp_below_f64(x, n, m, cnt);
+#elif XT_IS_F32
+    /* float results: the maxima's rounding effect (~1e-16 relative) is far below their ulp */
+    double s = 0.0;
+#pragma omp simd reduction(+:s)
+    for (ptrdiff_t j = 0; j < n; j++)
+        s += xm_exp_f32acc((double)x[j] - m);
+    *cnt = 0.0;
+    return s;
+#else
+    double s = 0.0, c = 0.0;
+#pragma omp simd reduction(+:s, c)
+    for (ptrdiff_t j = 0; j < n; j++) {
+        double v = x[j];
+        double e = xm_exp_ftz(v - m, 0.0);
+        int top = v == m;
+        s += top ? 0.0 : e;
+        c += top ? 1.0 : 0.0;
+    }
+    *cnt = c;
+    return s;
+#endif
+}
+
+/* m + log1p(v), v >= 0 (or NaN): the result of a row from its max and the rest of its sum */
+XM_INLINE double XN(m_plus_log1p)(double m, double v)
+{
+#if XT_IS_F32
+    /* float results: 1 + v rounds harmlessly; the log's reduction needs a finite argument */
+    return v == v ? m + xm_log_f32acc(1.0 + v) : v;
+#else
+    return xm_m_plus_log1p(m, v);
+#endif
+}
+
+/*
+ * The log-sum-exp of a row that fits in L1 (n <= XENTC_TWO_PASS_MAX), in two passes: its max
+ * m, then m + log1p(sum of the other terms).  Returns NaN for a row whose max is not finite
+ * (+inf, all -inf, or no element): the caller redoes it exactly, as it redoes results near
+ * zero, whose last bits depend on the tail's.  A NaN element makes the result NaN.
+ */
+XM_INLINE double XN(lse_two_pass)(const XT *restrict x, ptrdiff_t n)
+{
+    double m = XN(row_max)(x, n);
+    if (!(__builtin_fabs(m) < XM_INF))
+        return __builtin_nan("");
+    double cnt;
+    double st = XN(sum_exp_below_max)(x, n, m, &cnt);
+    return XN(m_plus_log1p)(m, st + (cnt - 1.0));
+}
+
+/*
+ * The same for a longer row, by blocks of XENTC_TWO_PASS_MAX elements: each block's max,
+ * the running sums rescaled when it rises, then the block's exponentials read from L1.
+ */
+XM_INLINE double XN(lse_blocked)(const XT *restrict x, ptrdiff_t n)
+{
+    double m = -XM_INF, st = 0.0, cnt = 0.0;
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += XENTC_TWO_PASS_MAX) {
+        const ptrdiff_t nb = n - j0 < XENTC_TWO_PASS_MAX ? n - j0 : XENTC_TWO_PASS_MAX;
+        const double bm = XN(row_max)(x + j0, nb);
+        if (bm > m) {
+            st = m == -XM_INF ? 0.0 : (st + cnt) * xm_exp_ftz(m - bm, 0.0);
+            cnt = 0.0;
+            m = bm;
+        }
+        if (!(__builtin_fabs(m) < XM_INF))
+            return __builtin_nan("");
+        double bcnt;
+        st += XN(sum_exp_below_max)(x + j0, nb, m, &bcnt);
+        cnt += bcnt;
+    }
+    return XN(m_plus_log1p)(m, st + (cnt - 1.0));
+}
+
 /* Per-row kernel for any row length and row stride. */
 XM_INLINE void XN(lse_by_row)(const XT *x, ptrdiff_t ld, ptrdiff_t n_rows, ptrdiff_t n_cols,
                               XT *out)
 {
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         const XT *row = x + i * ld;
-        if (i + 1 < n_rows)
-            for (ptrdiff_t q = 0; q < n_cols && q < XENTC_ROW_BLOCK; q += XENTC_LINE(XT))
-                XM_PREFETCH(row + ld + q);
-        double r = xentc_lse_finish(XN(lse_scan)(row, n_cols, 0));
-        /* a result near zero is redone with exact shifts and double-accuracy exp */
-        if (__builtin_fabs(r) < XN_TINY_RESULT)
+        double r = n_cols <= XENTC_TWO_PASS_MAX ? XN(lse_two_pass)(row, n_cols)
+                                                : XN(lse_blocked)(row, n_cols);
+        /* a non-finite max or a NaN element (r is NaN), or a result near zero: redone with
+           exact shifts and double-accuracy exp */
+        if (!(__builtin_fabs(r) >= XN_TINY_RESULT))
             r = XN(lse_exact)(row, n_cols);
         out[i] = (XT)r;
     }
