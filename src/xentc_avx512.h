@@ -29,7 +29,16 @@
 #define XM512_LN2_16_HI (XM_LN2_HI / 16.0)     /* 32 significant bits: n * hi is exact */
 #define XM512_LN2_16_LO (XM_LN2_LO / 16.0)
 
+XM512_INLINE __m512d xm512_exp_sum2(__m512d t, __m512d tl);
+
 XM512_INLINE __m512d xm512_exp_sum(__m512d t)
+{
+    return xm512_exp_sum2(t, _mm512_setzero_pd());
+}
+
+/* exp(t + tl), tl the low part of an exact difference (|tl| <= ulp(t) / 2; ignored where
+   t < -708, where it may be NaN: the TwoSum of -inf). */
+XM512_INLINE __m512d xm512_exp_sum2(__m512d t, __m512d tl)
 {
     const __m512d tab_lo = _mm512_setr_pd(
         0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0,
@@ -40,12 +49,14 @@ XM512_INLINE __m512d xm512_exp_sum(__m512d t)
     const __m512d lo = _mm512_set1_pd(-708.0);
     const __m512d shift = _mm512_set1_pd(XM_SHIFT);
     /* t < lo ? lo : t, NaN kept */
-    __m512d tc = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(t, lo, _CMP_LT_OQ), t, lo);
+    __mmask8 below = _mm512_cmp_pd_mask(t, lo, _CMP_LT_OQ);
+    __m512d tc = _mm512_mask_blend_pd(below, t, lo);
+    tl = _mm512_mask_blend_pd(below, tl, _mm512_setzero_pd());
     __m512d kd = _mm512_fmadd_pd(tc, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
     __m512i ki = _mm512_castpd_si512(kd);
     __m512d n = _mm512_sub_pd(kd, shift);
     __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_HI), tc);
-    r = _mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_LO), r);
+    r = _mm512_add_pd(_mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_LO), r), tl);
     /* 2^(i/16) for i = the low 4 bits of n, its exponent raised by k = n >> 4 */
     __m512d tab = _mm512_permutex2var_pd(tab_lo, ki, tab_hi);
     __m512i k52 = _mm512_slli_epi64(_mm512_srli_epi64(ki, 4), 52);
@@ -88,6 +99,30 @@ XM512_FUNC double xm512_sum_exp_below_f64(const double *x, ptrdiff_t n, double m
     }
     *cnt = (double)tops;
     return _mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1));
+}
+
+/*
+ * e[k] = exp(x[k] - m) for k < n, the difference formed exactly (TwoSum), m finite and >=
+ * every x[k] (chunk-flat log-sum-exp: m is the max of a block of short rows, and a row far
+ * below it keeps its accuracy).  Prefetches the npf elements at pf, one line per vector.
+ */
+XM512_FUNC void xm512_exp_shifted_f64(const double *x, ptrdiff_t n, double m, double *e,
+                                      const double *pf, ptrdiff_t npf)
+{
+    const __m512d nm = _mm512_set1_pd(-m);
+    for (ptrdiff_t j = 0; j < n; j += 8) {
+        if (j < npf)
+            _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
+        ptrdiff_t left = n - j;
+        __mmask8 k = left >= 8 ? (__mmask8)0xff : (__mmask8)((1u << left) - 1u);
+        __m512d v = _mm512_maskz_loadu_pd(k, x + j);
+        /* TwoSum(v, -m) */
+        __m512d s = _mm512_add_pd(v, nm);
+        __m512d vp = _mm512_sub_pd(s, nm);
+        __m512d mp = _mm512_sub_pd(s, vp);
+        __m512d lo = _mm512_add_pd(_mm512_sub_pd(v, vp), _mm512_sub_pd(nm, mp));
+        _mm512_mask_storeu_pd(e + j, k, xm512_exp_sum2(s, lo));
+    }
 }
 
 #endif /* XENTC_AVX512_H */

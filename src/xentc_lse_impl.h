@@ -503,6 +503,9 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
         /* exp pass, prefetching the next block so that its max pass reads from cache */
         const ptrdiff_t rest = (n_rows - i0 - nb) * C;
         const ptrdiff_t next = rest < L ? rest : L;
+#if XENTC_ISA_AVX512 && !XT_IS_F32
+        xm512_exp_shifted_f64(xb, L, M, e, xb + L, next);
+#else
         for (ptrdiff_t k0 = 0; k0 < L; k0 += 64) {
             for (ptrdiff_t q = k0; q < k0 + 64 && q < next; q += XENTC_LINE(XT))
                 XM_PREFETCH(xb + L + q);
@@ -511,6 +514,7 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
             for (ptrdiff_t k = k0; k < k1; k++)
                 e[k] = XN(exp_below)((double)xb[k], M, 1, 0);
         }
+#endif
 
         XN(row_sums)(e, nb, C, 0, s);
 
