@@ -11,9 +11,8 @@
  * exp(t) = 2^k * 2^(i/16) * exp(r), with t = (16k + i) ln2/16 + r, |r| <= ln2/32;
  * exp(r) = 1 + q, q = r + r^2 g(r), g of degree 4 fitted as in src/fit_exp_coefficients.py
  * (relative error of 1 + q: 1.3e-17).  The rounding of the table entry (half an ulp) and of
- * the final multiply-add bound the error by about 1 ulp.  The result is for sums with a term
- * of 1 (the max): arguments below -708 (and -inf) give exp(-708) rather than 0 or a
- * subnormal, which cannot change such a sum; NaN gives NaN.
+ * the final multiply-add bound the error by about 1.1 ulp.  The result is for sums: arguments
+ * below -708 (and -inf) give 0 rather than a subnormal, as xm_exp_ftz; NaN gives NaN.
  */
 #ifndef XENTC_AVX512_H
 #define XENTC_AVX512_H
@@ -67,17 +66,40 @@ XM512_INLINE __m512d xm512_exp_sum2(__m512d t, __m512d tl)
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.55555554877a7p-3));
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.fffffffffffb4p-2));
     __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
-    return _mm512_fmadd_pd(scale, q, scale);
+    return _mm512_maskz_mov_pd((__mmask8)~below, _mm512_fmadd_pd(scale, q, scale));
+}
+
+/* TwoSum(v, nm): v + nm == hi + *lo exactly */
+XM512_INLINE __m512d xm512_two_sum(__m512d v, __m512d nm, __m512d *lo)
+{
+    __m512d s = _mm512_add_pd(v, nm);
+    __m512d vp = _mm512_sub_pd(s, nm);
+    __m512d mp = _mm512_sub_pd(s, vp);
+    *lo = _mm512_add_pd(_mm512_sub_pd(v, vp), _mm512_sub_pd(nm, mp));
+    return s;
+}
+
+/* exp(v - m), the difference rounded, or formed exactly (TwoSum) if exact */
+XM512_INLINE __m512d xm512_exp_diff(__m512d v, __m512d nm, int exact)
+{
+    if (!exact)
+        return xm512_exp_sum(_mm512_add_pd(v, nm));
+    __m512d lo;
+    __m512d hi = xm512_two_sum(v, nm, &lo);
+    return xm512_exp_sum2(hi, lo);
 }
 
 /*
  * The sum of exp(x[j] - m) over the j < n with x[j] < m (NaN poisons it), m finite and >=
  * every x[j]; *cnt receives the number of x[j] == m.  The maximal terms (1 each) are counted
  * apart: added to a lane sum, their 1 would round away the low bits of every later term.
+ * exact (a constant at each call site): x - m formed exactly, for a tail that is itself an
+ * output (the largest log_softmax of a row is -log1p(tail)).
  */
-XM512_FUNC double xm512_sum_exp_below_f64(const double *x, ptrdiff_t n, double m, double *cnt)
+XM512_INLINE double xm512_sum_exp_below(const double *x, ptrdiff_t n, double m, double *cnt,
+                                        int exact)
 {
-    const __m512d vm = _mm512_set1_pd(m);
+    const __m512d nm = _mm512_set1_pd(-m), vm = _mm512_set1_pd(m);
     __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
     ptrdiff_t tops = 0;
     ptrdiff_t j = 0;
@@ -85,8 +107,8 @@ XM512_FUNC double xm512_sum_exp_below_f64(const double *x, ptrdiff_t n, double m
         __m512d v0 = _mm512_loadu_pd(x + j), v1 = _mm512_loadu_pd(x + j + 8);
         __mmask8 b0 = _mm512_cmp_pd_mask(v0, vm, _CMP_NEQ_UQ);
         __mmask8 b1 = _mm512_cmp_pd_mask(v1, vm, _CMP_NEQ_UQ);
-        acc0 = _mm512_mask_add_pd(acc0, b0, acc0, xm512_exp_sum(_mm512_sub_pd(v0, vm)));
-        acc1 = _mm512_mask_add_pd(acc1, b1, acc1, xm512_exp_sum(_mm512_sub_pd(v1, vm)));
+        acc0 = _mm512_mask_add_pd(acc0, b0, acc0, xm512_exp_diff(v0, nm, exact));
+        acc1 = _mm512_mask_add_pd(acc1, b1, acc1, xm512_exp_diff(v1, nm, exact));
         tops += 16 - __builtin_popcount((unsigned)b0 | ((unsigned)b1 << 8));
     }
     for (; j < n; j += 8) {
@@ -94,11 +116,22 @@ XM512_FUNC double xm512_sum_exp_below_f64(const double *x, ptrdiff_t n, double m
         __mmask8 k = left >= 8 ? (__mmask8)0xff : (__mmask8)((1u << left) - 1u);
         __m512d v = _mm512_maskz_loadu_pd(k, x + j);
         __mmask8 b = _mm512_mask_cmp_pd_mask(k, v, vm, _CMP_NEQ_UQ);
-        acc0 = _mm512_mask_add_pd(acc0, b, acc0, xm512_exp_sum(_mm512_sub_pd(v, vm)));
+        acc0 = _mm512_mask_add_pd(acc0, b, acc0, xm512_exp_diff(v, nm, exact));
         tops += __builtin_popcount((unsigned)k) - __builtin_popcount((unsigned)b);
     }
     *cnt = (double)tops;
     return _mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1));
+}
+
+XM512_FUNC double xm512_sum_exp_below_f64(const double *x, ptrdiff_t n, double m, double *cnt)
+{
+    return xm512_sum_exp_below(x, n, m, cnt, 0);
+}
+
+XM512_FUNC double xm512_sum_exp_below_exact_f64(const double *x, ptrdiff_t n, double m,
+                                                double *cnt)
+{
+    return xm512_sum_exp_below(x, n, m, cnt, 1);
 }
 
 /*
@@ -116,12 +149,7 @@ XM512_FUNC void xm512_exp_shifted_f64(const double *x, ptrdiff_t n, double m, do
         ptrdiff_t left = n - j;
         __mmask8 k = left >= 8 ? (__mmask8)0xff : (__mmask8)((1u << left) - 1u);
         __m512d v = _mm512_maskz_loadu_pd(k, x + j);
-        /* TwoSum(v, -m) */
-        __m512d s = _mm512_add_pd(v, nm);
-        __m512d vp = _mm512_sub_pd(s, nm);
-        __m512d mp = _mm512_sub_pd(s, vp);
-        __m512d lo = _mm512_add_pd(_mm512_sub_pd(v, vp), _mm512_sub_pd(nm, mp));
-        _mm512_mask_storeu_pd(e + j, k, xm512_exp_sum2(s, lo));
+        _mm512_mask_storeu_pd(e + j, k, xm512_exp_diff(v, nm, 1));
     }
 }
 

@@ -23,7 +23,19 @@
  */
 XM_INLINE xentc_lse_state XN(lse_row_state)(const XT *x, ptrdiff_t n)
 {
-    xentc_lse_state s = XN(lse_scan)(x, n, 1);
+    xentc_lse_state s;
+#if XENTC_ISA_AVX512 && !XT_IS_F32
+    /* a row that fits in L1 with a finite max: two passes, the second from L1 */
+    double m = n <= XENTC_TWO_PASS_MAX ? XN(row_max)(x, n) : XM_INF;
+    if (__builtin_fabs(m) < XM_INF) {
+        s.m = m;
+        s.st = xm512_sum_exp_below_exact_f64(x, n, m, &s.cnt);
+    } else {
+        s = XN(lse_scan)(x, n, 1);
+    }
+#else
+    s = XN(lse_scan)(x, n, 1);
+#endif
     if (s.cnt == 1.0 && s.st < 0x1p-960 && __builtin_fabs(s.m) < XM_INF) {
         const double nm = -s.m;
         double st = 0.0;
