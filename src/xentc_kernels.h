@@ -7,6 +7,9 @@
  * of function pointers for the best level the CPU supports is chosen when the module is
  * imported (xentc_init_dispatch).  Elsewhere only the portable baseline is built.
  *
+ * At the AVX-512 level a few float64 hot loops use the intrinsics of xentc_avx512.h instead
+ * (XENTC_ISA_AVX512 is 1 in those instantiations).
+ *
  * Entry points are called by src/_core.pyx from `prange` loops over blocks of rows, without
  * the GIL: they take raw pointers, trust their arguments (the Python layer validates) and
  * never allocate.
