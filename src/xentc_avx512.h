@@ -1,7 +1,8 @@
 /*
- * AVX-512 intrinsics for the hottest loop of the log-sum-exp kernels: the sum of exp(x - m)
- * over the elements below a row's finite max m.  Included by xentc_kernels.h on x86-64 only; the portable
- * loops of xentc_lse_impl.h are used at the other ISA levels.
+ * AVX-512 intrinsics for the hottest float64 loops of the log-sum-exp kernels: the sum of
+ * exp(x - m) over the elements below a row's finite max m, and the exponentials of a
+ * chunk-flat block.  Included by xentc_kernels.h on x86-64 only; the portable loops of the
+ * kernel templates are used at the other ISA levels and for float32 data.
  *
  * Why intrinsics: the 512-bit multiply-add unit is the bottleneck of the polynomial exp of
  * xentc_math.h (14 multiply-adds per vector), and a 16-entry table of 2^(i/16) cuts the
