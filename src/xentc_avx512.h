@@ -29,13 +29,6 @@
 #define XM512_LN2_16_HI (XM_LN2_HI / 16.0)     /* 32 significant bits: n * hi is exact */
 #define XM512_LN2_16_LO (XM_LN2_LO / 16.0)
 
-XM512_INLINE __m512d xm512_exp_sum2(__m512d t, __m512d tl);
-
-XM512_INLINE __m512d xm512_exp_sum(__m512d t)
-{
-    return xm512_exp_sum2(t, _mm512_setzero_pd());
-}
-
 /* exp(t + tl), tl the low part of an exact difference (|tl| <= ulp(t) / 2; ignored where
    t < -708, where it may be NaN: the TwoSum of -inf). */
 XM512_INLINE __m512d xm512_exp_sum2(__m512d t, __m512d tl)
@@ -68,6 +61,18 @@ XM512_INLINE __m512d xm512_exp_sum2(__m512d t, __m512d tl)
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.fffffffffffb4p-2));
     __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
     return _mm512_maskz_mov_pd((__mmask8)~below, _mm512_fmadd_pd(scale, q, scale));
+}
+
+XM512_INLINE __m512d xm512_exp_sum(__m512d t)
+{
+    return xm512_exp_sum2(t, _mm512_setzero_pd());
+}
+
+/* The lanes of a vector at j that are below n (all 8, or the row's last few). */
+XM512_INLINE __mmask8 xm512_lanes_left(ptrdiff_t j, ptrdiff_t n)
+{
+    ptrdiff_t left = n - j;
+    return left >= 8 ? (__mmask8)0xff : (__mmask8)((1u << left) - 1u);
 }
 
 /* TwoSum(v, nm): v + nm == hi + *lo exactly */
@@ -113,8 +118,7 @@ XM512_INLINE double xm512_sum_exp_below(const double *x, ptrdiff_t n, double m, 
         tops += 16 - __builtin_popcount((unsigned)b0 | ((unsigned)b1 << 8));
     }
     for (; j < n; j += 8) {
-        ptrdiff_t left = n - j;
-        __mmask8 k = left >= 8 ? (__mmask8)0xff : (__mmask8)((1u << left) - 1u);
+        __mmask8 k = xm512_lanes_left(j, n);
         __m512d v = _mm512_maskz_loadu_pd(k, x + j);
         __mmask8 b = _mm512_mask_cmp_pd_mask(k, v, vm, _CMP_NEQ_UQ);
         acc0 = _mm512_mask_add_pd(acc0, b, acc0, xm512_exp_diff(v, nm, exact));
@@ -147,8 +151,7 @@ XM512_FUNC void xm512_exp_shifted_f64(const double *x, ptrdiff_t n, double m, do
     for (ptrdiff_t j = 0; j < n; j += 8) {
         if (j < npf)
             _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
-        ptrdiff_t left = n - j;
-        __mmask8 k = left >= 8 ? (__mmask8)0xff : (__mmask8)((1u << left) - 1u);
+        __mmask8 k = xm512_lanes_left(j, n);
         __m512d v = _mm512_maskz_loadu_pd(k, x + j);
         _mm512_mask_storeu_pd(e + j, k, xm512_exp_diff(v, nm, 1));
     }

@@ -43,29 +43,18 @@ XM_INLINE double XN(ll_outside)(double v)
     return v <= 1.0 ? b : 1.0;
 }
 
-/* The loss of n gathered probabilities g (weights w[0..n) when weighted). */
+/* The loss of n gathered probabilities g (weights w[0..n) when weighted); each row's
+   unweighted loss is also stored in loss[0..n) if loss is not NULL. */
 XM_INLINE double XN(ll_block_loss)(const int weighted, const double *restrict g,
-                                   const double *restrict w, ptrdiff_t n, double lo, double hi)
+                                   const double *restrict w, double *restrict loss,
+                                   ptrdiff_t n, double lo, double hi)
 {
     double s = 0.0;
 #pragma omp simd reduction(+:s)
     for (ptrdiff_t k = 0; k < n; k++) {
         double l = XN(ll_neglog)(g[k], lo, hi);
-        s += weighted ? w[k] * l : l;
-    }
-    return s;
-}
-
-/* The same, also storing each row's unweighted loss in loss[0..n). */
-XM_INLINE double XN(ll_block_loss_out)(const int weighted, const double *restrict g,
-                                       const double *restrict w, double *restrict loss,
-                                       ptrdiff_t n, double lo, double hi)
-{
-    double s = 0.0;
-#pragma omp simd reduction(+:s)
-    for (ptrdiff_t k = 0; k < n; k++) {
-        double l = XN(ll_neglog)(g[k], lo, hi);
-        loss[k] = l;
+        if (loss)
+            loss[k] = l;
         s += weighted ? w[k] * l : l;
     }
     return s;
@@ -206,13 +195,10 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
             for (uint64_t c = 0; c < n_codes && all_seen; c++)
                 all_seen = __atomic_load_n(A->seen + c, __ATOMIC_RELAXED);
         }
-        if (has_y && A->loss != NULL)
-            xm_cascade_add(&sum, XN(ll_block_loss_out)(weighted, g,
-                                                       weighted ? A->w + b0 : NULL,
-                                                       A->loss + b0, nb, A->lo, A->hi));
-        else if (has_y)
+        if (has_y)
             xm_cascade_add(&sum, XN(ll_block_loss)(weighted, g, weighted ? A->w + b0 : NULL,
-                                                   nb, A->lo, A->hi));
+                                                   A->loss ? A->loss + b0 : NULL, nb, A->lo,
+                                                   A->hi));
     }
     *n_bad = bad;
     *n_off = off;

@@ -190,17 +190,7 @@ XM_INLINE double XN(sum_exp_below_max)(const XT *restrict x, ptrdiff_t n, double
     *cnt = 0.0;
     return s;
 #else
-    double s = 0.0, c = 0.0;
-#pragma omp simd reduction(+:s, c)
-    for (ptrdiff_t j = 0; j < n; j++) {
-        double v = x[j];
-        double e = xm_exp_ftz(v - m, 0.0);
-        int top = v == m;
-        s += top ? 0.0 : e;
-        c += top ? 1.0 : 0.0;
-    }
-    *cnt = c;
-    return s;
+    return XN(sum_exp_below)(x, n, m, 0, NULL, cnt);
 #endif
 }
 
