@@ -187,9 +187,11 @@ typedef struct {
 } xentc_bin_lg;
 
 
-/* log_loss on probabilities (xentc_logloss_impl.h): rows per block, the row length from
-   which contiguous rows are checked one at a time, and the three ways a block is read. */
+/* log_loss on probabilities (xentc_logloss_impl.h): the most rows per block and the bytes
+   of P a block aims at, the row length from which contiguous rows are checked one at a
+   time, and the three ways a block is read. */
 #define XENTC_LL_ROWS 256
+#define XENTC_LL_BLOCK_BYTES 5120
 #define XENTC_LL_ROW_WISE_MIN 16
 enum { XENTC_LL_BY_ROW = 0, XENTC_LL_FLAT = 1, XENTC_LL_BY_COLUMN = 2 };
 

@@ -982,6 +982,18 @@ def test_every_code_path(cpu_level, dtype):
         nan[n // 3, c - 1] = np.nan
         with pytest.raises(ValueError, match="Input contains NaN"):
             xentc.log_loss(y, nan)
+        # the kernel checks the range on the values' bits: -0.0 (valid, as in scikit-learn)
+        # has the sign bit, and the smallest value above 1 the next bits after 1's
+        zeros = p.copy()
+        zeros[n // 5] = -0.0
+        zeros[n // 5, 1] = 1.0
+        for q in (zeros, np.asfortranarray(zeros), np.repeat(zeros, 2, axis=0)[::2]):
+            assert_allclose(xentc.log_loss(y, q, labels=np.arange(c)),
+                            expected_log_loss(t, zeros), rtol=rtol)
+        above = p.copy()
+        above[n // 4, 1] = np.nextafter(dtype(1), dtype(2))
+        with pytest.raises(ValueError, match="greater than 1"):
+            xentc.log_loss(y, above)
     p1 = rng.random(n).astype(dtype)
     y1 = rng.integers(0, 2, n)
     rtol = 1e-12 if dtype == F64 else F32_RTOL
@@ -990,6 +1002,11 @@ def test_every_code_path(cpu_level, dtype):
                     expected_log_loss(onehot(y1, 2), p1), rtol=rtol)
     with pytest.raises(ValueError, match="greater than 1"):
         xentc.log_loss(y1, np.where(np.arange(n) == 7, dtype(1.5), p1))
+    with pytest.raises(ValueError, match="lower than 0"):
+        xentc.log_loss(y1, np.where(np.arange(n) == n - 1, dtype(-1e-30), p1))
+    zeros = np.where(np.arange(n) % 3 == 0, dtype(-0.0), p1)
+    assert_allclose(xentc.log_loss(y1, zeros), expected_log_loss(onehot(y1, 2), zeros),
+                    rtol=rtol)
 
 
 def test_strided_labels():
