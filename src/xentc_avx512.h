@@ -252,12 +252,7 @@ XM512_FUNC double xm512_ll_binary_f32(const float *p, const void *y, int code32,
         __m512d g = _mm512_mask_sub_pd(v, _mm512_testn_epi64_mask(c, c), one, v);
         xm512_ll_terms_f32(g, k, w ? w + j : NULL, loss ? loss + j : NULL, vlo, vhi, &s);
     }
-    uint32_t lanes[8];
-    _mm256_storeu_si256((__m256i *)lanes, vm);
-    uint32_t vmx = 0;
-    for (int l = 0; l < 8; l++)
-        vmx = lanes[l] > vmx ? lanes[l] : vmx;
-    *vmax = vmx;
+    *vmax = _mm512_reduce_max_epu32(_mm512_zextsi256_si512(vm));
     *cmax = _mm512_reduce_max_epu64(cm);
     return _mm512_reduce_add_pd(s);
 }
