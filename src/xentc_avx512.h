@@ -30,9 +30,9 @@
 #define XM512_LN2_16_HI (XM_LN2_HI / 16.0)     /* 32 significant bits: n * hi is exact */
 #define XM512_LN2_16_LO (XM_LN2_LO / 16.0)
 
-/* exp(t + tl), tl the low part of an exact difference (|tl| <= ulp(t) / 2; ignored where
-   t < -708, where it may be NaN: the TwoSum of -inf). */
-XM512_INLINE __m512d xm512_exp_sum2(__m512d t, __m512d tl)
+/* 2^(n / 16) exp(r) for |r| <= ln2 / 32 and integer lanes n (only their low 16 bits are
+   read: the scale's exponent field wraps modulo 2^12), the result normal. */
+XM512_INLINE __m512d xm512_exp_core(__m512d r, __m512i n)
 {
     const __m512d tab_lo = _mm512_setr_pd(
         0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0,
@@ -40,20 +40,9 @@ XM512_INLINE __m512d xm512_exp_sum2(__m512d t, __m512d tl)
     const __m512d tab_hi = _mm512_setr_pd(
         0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
         0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0);
-    const __m512d lo = _mm512_set1_pd(-708.0);
-    const __m512d shift = _mm512_set1_pd(XM_SHIFT);
-    /* t < lo ? lo : t, NaN kept */
-    __mmask8 below = _mm512_cmp_pd_mask(t, lo, _CMP_LT_OQ);
-    __m512d tc = _mm512_mask_blend_pd(below, t, lo);
-    tl = _mm512_mask_blend_pd(below, tl, _mm512_setzero_pd());
-    __m512d kd = _mm512_fmadd_pd(tc, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
-    __m512i ki = _mm512_castpd_si512(kd);
-    __m512d n = _mm512_sub_pd(kd, shift);
-    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_HI), tc);
-    r = _mm512_add_pd(_mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_LO), r), tl);
     /* 2^(i/16) for i = the low 4 bits of n, its exponent raised by k = n >> 4 */
-    __m512d tab = _mm512_permutex2var_pd(tab_lo, ki, tab_hi);
-    __m512i k52 = _mm512_slli_epi64(_mm512_srli_epi64(ki, 4), 52);
+    __m512d tab = _mm512_permutex2var_pd(tab_lo, n, tab_hi);
+    __m512i k52 = _mm512_slli_epi64(_mm512_srli_epi64(n, 4), 52);
     __m512d scale = _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(tab), k52));
     __m512d g = _mm512_set1_pd(0x1.6c14bc9df1556p-10);
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.111240ad89593p-7));
@@ -61,7 +50,26 @@ XM512_INLINE __m512d xm512_exp_sum2(__m512d t, __m512d tl)
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.55555554877a7p-3));
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.fffffffffffb4p-2));
     __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
-    return _mm512_maskz_mov_pd((__mmask8)~below, _mm512_fmadd_pd(scale, q, scale));
+    return _mm512_fmadd_pd(scale, q, scale);
+}
+
+/* exp(t + tl), tl the low part of an exact difference (|tl| <= ulp(t) / 2; ignored where
+   t < -708, where it may be NaN: the TwoSum of -inf). */
+XM512_INLINE __m512d xm512_exp_sum2(__m512d t, __m512d tl)
+{
+    const __m512d lo = _mm512_set1_pd(-708.0);
+    const __m512d shift = _mm512_set1_pd(XM_SHIFT);
+    /* t < lo ? lo : t, NaN kept */
+    __mmask8 below = _mm512_cmp_pd_mask(t, lo, _CMP_LT_OQ);
+    __m512d tc = _mm512_mask_blend_pd(below, t, lo);
+    tl = _mm512_mask_blend_pd(below, tl, _mm512_setzero_pd());
+    __m512d kd = _mm512_fmadd_pd(tc, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
+    __m512d n = _mm512_sub_pd(kd, shift);
+    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_HI), tc);
+    r = _mm512_add_pd(_mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_LO), r), tl);
+    /* kd's low bits hold n (the shift's are zero) */
+    __m512d v = xm512_exp_core(r, _mm512_castpd_si512(kd));
+    return _mm512_maskz_mov_pd((__mmask8)~below, v);
 }
 
 XM512_INLINE __m512d xm512_exp_sum(__m512d t)
@@ -156,6 +164,167 @@ XM512_FUNC void xm512_exp_shifted_f64(const double *x, ptrdiff_t n, double m, do
         __m512d v = _mm512_maskz_loadu_pd(k, x + j);
         _mm512_mask_storeu_pd(e + j, k, xm512_exp_diff(v, nm, 1));
     }
+}
+
+/* The max of x[0..n) (NaN ignored; -inf for n == 0), in four independent chains: one chain
+   is bound by the max's latency on blocks that are in L1. */
+#define XM512_MAX(NAME, T, VT, SET1, LOADU, MASKLOAD, MAXV, REDUCE, LANES, MASKT)           \
+    XM512_FUNC double NAME(const T *x, ptrdiff_t n)                                         \
+    {                                                                                       \
+        const VT lo = SET1(-XM_INF);                                                        \
+        VT m0 = lo, m1 = lo, m2 = lo, m3 = lo;                                              \
+        ptrdiff_t j = 0;                                                                    \
+        for (; j + 4 * LANES <= n; j += 4 * LANES) {                                        \
+            m0 = MAXV(LOADU(x + j), m0);                                                    \
+            m1 = MAXV(LOADU(x + j + LANES), m1);                                            \
+            m2 = MAXV(LOADU(x + j + 2 * LANES), m2);                                        \
+            m3 = MAXV(LOADU(x + j + 3 * LANES), m3);                                        \
+        }                                                                                   \
+        for (; j < n; j += LANES) {                                                         \
+            ptrdiff_t left = n - j;                                                         \
+            MASKT k = left >= LANES ? (MASKT)~(MASKT)0 : (MASKT)((1u << left) - 1u);         \
+            m0 = MAXV(MASKLOAD(lo, k, x + j), m0);                                          \
+        }                                                                                   \
+        return (double)REDUCE(MAXV(MAXV(m0, m1), MAXV(m2, m3)));                            \
+    }
+/* vmaxpd(a, b) returns b where a is NaN: the element comes first */
+XM512_MAX(xm512_max_f64, double, __m512d, _mm512_set1_pd, _mm512_loadu_pd,
+          _mm512_mask_loadu_pd, _mm512_max_pd, _mm512_reduce_max_pd, 8, __mmask8)
+XM512_MAX(xm512_max_f32, float, __m512, _mm512_set1_ps, _mm512_loadu_ps,
+          _mm512_mask_loadu_ps, _mm512_max_ps, _mm512_reduce_max_ps, 16, __mmask16)
+#undef XM512_MAX
+
+/* The indices i < n with flag[i] != 0, in increasing order, into idx (room for n + 16);
+   returns their number.  16 flags per compress instead of a branch per flag; the compress
+   is into a register, then a full store (compress-store to memory is microcoded on AMD). */
+XM512_FUNC ptrdiff_t xm512_flagged_indices(const int *flag, ptrdiff_t n, int *idx)
+{
+    const __m512i step = _mm512_set1_epi32(16);
+    __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    ptrdiff_t nr = 0;
+    for (ptrdiff_t i = 0; i < n; i += 16) {
+        ptrdiff_t left = n - i;
+        __mmask16 k = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+        __m512i f = _mm512_maskz_loadu_epi32(k, flag + i);
+        __mmask16 b = _mm512_mask_test_epi32_mask(k, f, f);
+        _mm512_storeu_si512(idx + nr, _mm512_maskz_compress_epi32(b, iota));
+        nr += __builtin_popcount((unsigned)b);
+        iota = _mm512_add_epi32(iota, step);
+    }
+    return nr;
+}
+
+/*
+ * e[k] = exp(x[k] - nM ln2 / 16) for k < n, where kdM = nM + XM_SHIFT (the shift of a
+ * chunk-flat block: nM = round(16 M / ln2) for the block's max M, |M| <= XENTC_OFFSET_MAX):
+ * each x is reduced on its own, x = (n + nM) ln2 / 16 + r, so no difference x - M is formed
+ * (exact for any x, with no TwoSum) and the table index is an integer subtraction.  Terms
+ * with x < M - 708 are flushed to 0 (and -inf gives 0, NaN gives NaN): the others are normal.
+ * Prefetches the npf elements at pf, one line per vector.
+ */
+XM512_FUNC void xm512_exp_offset_f64(const double *x, ptrdiff_t n, double kdM, double M,
+                                     double *e, const double *pf, ptrdiff_t npf)
+{
+    const __m512d shift = _mm512_set1_pd(XM_SHIFT), lo = _mm512_set1_pd(M - 708.0);
+    const __m512i kiM = _mm512_castpd_si512(_mm512_set1_pd(kdM));
+    for (ptrdiff_t j = 0; j < n; j += 8) {
+        if (j < npf)
+            _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
+        __mmask8 k = xm512_lanes_left(j, n);
+        __m512d v = _mm512_maskz_loadu_pd(k, x + j);
+        __m512d kd = _mm512_fmadd_pd(v, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
+        __m512d nd = _mm512_sub_pd(kd, shift);
+        __m512d r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_HI), v);
+        r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_LO), r);
+        __m512i idx = _mm512_sub_epi64(_mm512_castpd_si512(kd), kiM);
+        __mmask8 keep = _mm512_cmp_pd_mask(v, lo, _CMP_NLT_UQ);      /* NaN kept */
+        _mm512_mask_storeu_pd(e + j, k, _mm512_maskz_mov_pd(keep, xm512_exp_core(r, idx)));
+    }
+}
+
+/* The same for float data, to float accuracy (relative error 4e-11: the double sum of such
+   terms is for a float result): one-step reduction, a degree-2 g. */
+XM512_INLINE __m512d xm512_exp_offset_f32acc(__m512d v, __m512i kiM, __m512d lo)
+{
+    const __m512d shift = _mm512_set1_pd(XM_SHIFT);
+    const __m512d tab_lo = _mm512_setr_pd(
+        0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0,
+        0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0, 0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0);
+    const __m512d tab_hi = _mm512_setr_pd(
+        0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
+        0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0);
+    __m512d kd = _mm512_fmadd_pd(v, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
+    __m512d nd = _mm512_sub_pd(kd, shift);
+    __m512d r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM_LN2 / 16.0), v);
+    __m512i idx = _mm512_sub_epi64(_mm512_castpd_si512(kd), kiM);
+    __m512d tab = _mm512_permutex2var_pd(tab_lo, idx, tab_hi);
+    __m512i k52 = _mm512_slli_epi64(_mm512_srli_epi64(idx, 4), 52);
+    __m512d scale = _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(tab), k52));
+    __m512d g = _mm512_fmadd_pd(_mm512_set1_pd(1.0 / 24.0), r, _mm512_set1_pd(1.0 / 6.0));
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0.5));
+    __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
+    __mmask8 keep = _mm512_cmp_pd_mask(v, lo, _CMP_NLT_UQ);          /* NaN kept */
+    return _mm512_maskz_fmadd_pd(keep, scale, q, scale);
+}
+
+XM512_FUNC void xm512_exp_offset_f32(const float *x, ptrdiff_t n, double kdM, double M,
+                                     double *e, const float *pf, ptrdiff_t npf)
+{
+    const __m512d lo = _mm512_set1_pd(M - 708.0);
+    const __m512i kiM = _mm512_castpd_si512(_mm512_set1_pd(kdM));
+    for (ptrdiff_t j = 0; j < n; j += 16) {
+        if (j < npf)
+            _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
+        ptrdiff_t left = n - j;
+        __mmask16 k = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(k, x + j);
+        __m512d v0 = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        __m512d v1 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+        _mm512_mask_storeu_pd(e + j, (__mmask8)k, xm512_exp_offset_f32acc(v0, kiM, lo));
+        _mm512_mask_storeu_pd(e + j + 8, (__mmask8)(k >> 8),
+                              xm512_exp_offset_f32acc(v1, kiM, lo));
+    }
+}
+
+/* The sum of exp(x[j] - nM ln2 / 16) over j < n, reduced as xm512_exp_offset_f64 (terms
+   with x < M - 708 flushed; NaN poisons the sum): one long row's shifted sum. */
+XM512_FUNC double xm512_sum_exp_offset_f64(const double *x, ptrdiff_t n, double kdM, double M)
+{
+    const __m512d shift = _mm512_set1_pd(XM_SHIFT), lo = _mm512_set1_pd(M - 708.0);
+    const __m512i kiM = _mm512_castpd_si512(_mm512_set1_pd(kdM));
+    __m512d acc[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+    for (ptrdiff_t j = 0; j < n; j += 8) {
+        __mmask8 k = xm512_lanes_left(j, n);
+        __m512d v = _mm512_maskz_loadu_pd(k, x + j);
+        __m512d kd = _mm512_fmadd_pd(v, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
+        __m512d nd = _mm512_sub_pd(kd, shift);
+        __m512d r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_HI), v);
+        r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_LO), r);
+        __m512i idx = _mm512_sub_epi64(_mm512_castpd_si512(kd), kiM);
+        __mmask8 keep = _mm512_mask_cmp_pd_mask(k, v, lo, _CMP_NLT_UQ);
+        __m512d *a = &acc[(j >> 3) & 1];
+        *a = _mm512_mask_add_pd(*a, keep, *a, xm512_exp_core(r, idx));
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(acc[0], acc[1]));
+}
+
+/* The same for float data, to float accuracy. */
+XM512_FUNC double xm512_sum_exp_offset_f32(const float *x, ptrdiff_t n, double kdM, double M)
+{
+    const __m512d lo = _mm512_set1_pd(M - 708.0);
+    const __m512i kiM = _mm512_castpd_si512(_mm512_set1_pd(kdM));
+    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+    for (ptrdiff_t j = 0; j < n; j += 16) {
+        ptrdiff_t left = n - j;
+        __mmask16 k = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+        /* masked-off lanes load -inf, which the exponential flushes to 0 */
+        __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-XM_INF), k, x + j);
+        a0 = _mm512_add_pd(a0, xm512_exp_offset_f32acc(
+                                   _mm512_cvtps_pd(_mm512_castps512_ps256(v)), kiM, lo));
+        a1 = _mm512_add_pd(a1, xm512_exp_offset_f32acc(
+                                   _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)), kiM, lo));
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
 }
 
 /*
@@ -315,5 +484,27 @@ XM512_ROW_SUMS(xm512_row_sums_f32, float,
                __m512 x = _mm512_maskz_loadu_ps(m16, row);
                v[r] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)),
                                     _mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1))))
+
+/* Row sums of nb rows of n contiguous doubles, 16 < n <= 64 (chunk-flat log-sum-exp): each
+   row's vectors added lane-wise (at most 8 terms a lane), then 8 rows summed across by the
+   transposition: a rounding error growing with n / 8 + 3 rather than n. */
+XM512_FUNC void xm512_row_sums_long_f64(const double *e, ptrdiff_t n, ptrdiff_t nb, double *s)
+{
+    const ptrdiff_t nv = (n + 7) / 8;
+    const __mmask8 last = xm512_lanes_left(8 * (nv - 1), n);
+    ptrdiff_t k = 0;
+    for (; k < nb; k += 8) {
+        __m512d v[8];
+        for (int r = 0; r < 8; r++) {
+            const double *row = e + (k + r < nb ? k + r : k) * n;
+            __m512d a = _mm512_loadu_pd(row);
+            for (ptrdiff_t q = 1; q < nv - 1; q++)
+                a = _mm512_add_pd(a, _mm512_loadu_pd(row + 8 * q));
+            v[r] = _mm512_add_pd(a, _mm512_maskz_loadu_pd(last, row + 8 * (nv - 1)));
+        }
+        __m512d t = xm512_transpose_sums(v);
+        _mm512_mask_storeu_pd(s + k, xm512_lanes_left(k, nb), t);
+    }
+}
 
 #endif /* XENTC_AVX512_H */

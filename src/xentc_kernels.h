@@ -47,6 +47,9 @@
    transposed-block for 3 <= C <= XENTC_FLAT_MAX.  Longer rows are scanned one by one. */
 #define XENTC_FLAT_MIN_C 8
 #define XENTC_FLAT_MAX 48
+/* Largest |block max| for which the AVX-512 chunk-flat exp reduces each element on its own
+   (2^15: then the multiples of ln2 / 16 it subtracts are exact). */
+#define XENTC_OFFSET_MAX 32768.0
 /* Most rows in one transposed block (XENTC_FLAT_BLOCK / 3, a multiple of 8). */
 #define XENTC_TB_ROWS 680
 /* Rows longer than this are split in segments of XENTC_SEGMENT elements, processed in

@@ -26,6 +26,10 @@
 /* The max of n contiguous elements (NaN ignored; -inf for n == 0). */
 XM_INLINE double XN(row_max)(const XT *restrict x, ptrdiff_t n)
 {
+#if XENTC_ISA_AVX512
+    if (n >= 64)
+        return XT_IS_F32 ? xm512_max_f32((const float *)x, n) : xm512_max_f64((const double *)x, n);
+#endif
     XT m = -XM_INF;                /* in the element type: twice the lanes for float */
 #pragma omp simd reduction(max:m)
     for (ptrdiff_t j = 0; j < n; j++) {
@@ -205,17 +209,52 @@ XM_INLINE double XN(m_plus_log1p)(double m, double v)
 #endif
 }
 
+#if XENTC_ISA_AVX512
+/* The shift nM ln2 / 16 nearest a max m (|m| <= XENTC_OFFSET_MAX) as hi + lo, nM + XM_SHIFT
+   in kd: for the AVX-512 exponentials that reduce each element on its own. */
+typedef struct {
+    double kd, hi, lo;
+} XN(offset);
+
+XM_INLINE XN(offset) XN(offset_of)(double m)
+{
+    XN(offset) o;
+    o.kd = m * (16.0 * XM_LOG2E) + XM_SHIFT;
+    const double nM = o.kd - XM_SHIFT;
+    o.hi = nM * XM512_LN2_16_HI;                       /* exact: nM has < 20 bits */
+    o.lo = nM * XM512_LN2_16_LO;
+    return o;
+}
+
+/* The sum of exp(x[j] - (o.hi + o.lo)), terms below m - 708 flushed (m the row's max) */
+XM_INLINE double XN(sum_exp_offset)(const XT *x, ptrdiff_t n, XN(offset) o, double m)
+{
+#  if XT_IS_F32
+    return xm512_sum_exp_offset_f32(x, n, o.kd, m);
+#  else
+    return xm512_sum_exp_offset_f64(x, n, o.kd, m);
+#  endif
+}
+#endif
+
 /*
  * The log-sum-exp of a row that fits in L1 (n <= XENTC_TWO_PASS_MAX), in two passes: its max
- * m, then m + log1p(sum of the other terms).  Returns NaN for a row whose max is not finite
- * (+inf, all -inf, or no element): the caller redoes it exactly, as it redoes results near
- * zero, whose last bits depend on the tail's.  A NaN element makes the result NaN.
+ * m, then m + log1p(sum of the other terms) -- at AVX-512, (shift near m) + log(sum of all
+ * terms).  Returns NaN for a row whose max is not finite (+inf, all -inf, or no element): the
+ * caller redoes it exactly, as it redoes results near zero, whose last bits depend on the
+ * tail's.  A NaN element makes the result NaN.
  */
 XM_INLINE double XN(lse_two_pass)(const XT *restrict x, ptrdiff_t n)
 {
     double m = XN(row_max)(x, n);
     if (!(__builtin_fabs(m) < XM_INF))
         return __builtin_nan("");
+#if XENTC_ISA_AVX512
+    if (__builtin_fabs(m) <= XENTC_OFFSET_MAX) {
+        const XN(offset) o = XN(offset_of)(m);
+        return xm_m_plus_log(o.hi, o.lo, XN(sum_exp_offset)(x, n, o, m));
+    }
+#endif
     double cnt;
     double st = XN(sum_exp_below_max)(x, n, m, &cnt);
     return XN(m_plus_log1p)(m, st + (cnt - 1.0));
@@ -227,6 +266,31 @@ XM_INLINE double XN(lse_two_pass)(const XT *restrict x, ptrdiff_t n)
  */
 XM_INLINE double XN(lse_blocked)(const XT *restrict x, ptrdiff_t n)
 {
+#if XENTC_ISA_AVX512
+    {
+        double m = -XM_INF, st = 0.0;
+        XN(offset) o = {0.0, 0.0, 0.0};
+        ptrdiff_t j0 = 0;
+        for (; j0 < n; j0 += XENTC_TWO_PASS_MAX) {
+            const ptrdiff_t nb = n - j0 < XENTC_TWO_PASS_MAX ? n - j0 : XENTC_TWO_PASS_MAX;
+            const double bm = XN(row_max)(x + j0, nb);
+            if (bm > m) {
+                if (!(__builtin_fabs(bm) <= XENTC_OFFSET_MAX))
+                    break;                             /* the portable loop below */
+                const XN(offset) on = XN(offset_of)(bm);
+                /* hi - on.hi is exact (multiples of the same 32-bit constant) */
+                st = m == -XM_INF ? 0.0 : st * xm_exp_ftz(o.hi - on.hi, o.lo - on.lo);
+                o = on;
+                m = bm;
+            }
+            if (m == -XM_INF)
+                continue;                              /* all -inf so far */
+            st += XN(sum_exp_offset)(x + j0, nb, o, m);
+        }
+        if (j0 >= n)
+            return m == -XM_INF ? __builtin_nan("") : xm_m_plus_log(o.hi, o.lo, st);
+    }
+#endif
     double m = -XM_INF, st = 0.0, cnt = 0.0;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += XENTC_TWO_PASS_MAX) {
         const ptrdiff_t nb = n - j0 < XENTC_TWO_PASS_MAX ? n - j0 : XENTC_TWO_PASS_MAX;
@@ -336,15 +400,11 @@ XM_INLINE void XN(lse_redo_rows)(const XT *restrict xb, ptrdiff_t C, const int *
         ob[idx[k]] = (XT)rv[k];
 }
 
-/*
- * Sum of n <= XENTC_FLAT_MAX values of a short row.  tree (a constant at each call site):
- * 8 interleaved partial sums combined as a tree, so that the rounding error grows with
- * log2(n) rather than n (for softmax, whose outputs are e / sum); otherwise in order, ~10%
- * faster (log-sum-exp: rows where the sum's error could show are redone exactly).
- */
-XM_INLINE double XN(short_sum)(const double *restrict e, ptrdiff_t n, int tree)
+/* Sum of n <= XENTC_FLAT_MAX values of a short row: in order up to 16 values, beyond in 8
+   interleaved partial sums added as a tree (a rounding error growing with n / 8 + 3). */
+XM_INLINE double XN(short_sum)(const double *restrict e, ptrdiff_t n)
 {
-    if (!tree) {
+    if (n <= 16) {
         double a = 0.0;
         for (ptrdiff_t j = 0; j < n; j++)
             a += e[j];
@@ -356,16 +416,23 @@ XM_INLINE double XN(short_sum)(const double *restrict e, ptrdiff_t n, int tree)
     return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-/* s[i] = sum of row i of e (rows of C values), specialised for each small C. */
+/* s[i] = sum of row i of e (rows of C values): at AVX-512, 8 rows at a time by a
+   transposition; otherwise specialised for each small C. */
 #define XN_ROW_SUMS_CASE(CC)                                                                \
     case CC:                                                                                \
         for (ptrdiff_t i = 0; i < nb; i++)                                                  \
-            s[i] = XN(short_sum)(e + i * CC, CC, tree);                                     \
+            s[i] = XN(short_sum)(e + i * CC, CC);                                           \
         break;
 
-XM_INLINE void XN(row_sums)(const double *restrict e, ptrdiff_t nb, ptrdiff_t C, int tree,
+XM_INLINE void XN(row_sums)(const double *restrict e, ptrdiff_t nb, ptrdiff_t C,
                             double *restrict s)
 {
+#if XENTC_ISA_AVX512
+    if (C <= 16)
+        xm512_row_sums_f64(e, C, C, nb, s, NULL);
+    else
+        xm512_row_sums_long_f64(e, C, nb, s);
+#else
     switch (C) {
     XN_ROW_SUMS_CASE(3) XN_ROW_SUMS_CASE(4) XN_ROW_SUMS_CASE(5) XN_ROW_SUMS_CASE(6)
     XN_ROW_SUMS_CASE(7) XN_ROW_SUMS_CASE(8) XN_ROW_SUMS_CASE(9) XN_ROW_SUMS_CASE(10)
@@ -373,8 +440,9 @@ XM_INLINE void XN(row_sums)(const double *restrict e, ptrdiff_t nb, ptrdiff_t C,
     XN_ROW_SUMS_CASE(15) XN_ROW_SUMS_CASE(16)
     default:
         for (ptrdiff_t i = 0; i < nb; i++)
-            s[i] = XN(short_sum)(e + i * C, C, tree);
+            s[i] = XN(short_sum)(e + i * C, C);
     }
+#endif
 }
 #undef XN_ROW_SUMS_CASE
 
@@ -474,7 +542,7 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
     enum { RMAX = XENTC_FLAT_BLOCK / XENTC_FLAT_MIN_C + 1 };
     double e[XENTC_FLAT_BLOCK], xc[XENTC_FLAT_BLOCK], mk[XENTC_FLAT_BLOCK];
     double s[RMAX], rm[RMAX], rv[RMAX];
-    int redo[RMAX], ridx[RMAX];
+    int redo[RMAX], ridx[RMAX + 16];
     const ptrdiff_t rb = XENTC_FLAT_BLOCK / C;
 
     for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += rb) {
@@ -493,8 +561,28 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
         /* exp pass, prefetching the next block so that its max pass reads from cache */
         const ptrdiff_t rest = (n_rows - i0 - nb) * C;
         const ptrdiff_t next = rest < L ? rest : L;
-#if XENTC_ISA_AVX512 && !XT_IS_F32
-        xm512_exp_shifted_f64(xb, L, M, e, xb + L, next);
+        /* the shift: M, or at AVX-512 (Mh + Ml) = nM ln2 / 16 close to M (x is then reduced
+           without forming x - M: see xm512_exp_offset_f64) */
+        double Mh = M, Ml = 0.0;
+#if XENTC_ISA_AVX512
+        if (__builtin_fabs(M) <= XENTC_OFFSET_MAX) {
+            const XN(offset) o = XN(offset_of)(M);
+            Mh = o.hi;
+            Ml = o.lo;
+#  if XT_IS_F32
+            xm512_exp_offset_f32(xb, L, o.kd, M, e, xb + L, next);
+#  else
+            xm512_exp_offset_f64(xb, L, o.kd, M, e, xb + L, next);
+#  endif
+        } else {
+#  if XT_IS_F32
+            /* |M| > 2^15: the portable loop */
+            for (ptrdiff_t k = 0; k < L; k++)
+                e[k] = XN(exp_below)((double)xb[k], M, 1, 0);
+#  else
+            xm512_exp_shifted_f64(xb, L, M, e, xb + L, next);
+#  endif
+        }
 #else
         for (ptrdiff_t k0 = 0; k0 < L; k0 += 64) {
             for (ptrdiff_t q = k0; q < k0 + 64 && q < next; q += XENTC_LINE(XT))
@@ -506,13 +594,13 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
         }
 #endif
 
-        XN(row_sums)(e, nb, C, 0, s);
+        XN(row_sums)(e, nb, C, s);
 
         int any_redo = 0;
 #pragma omp simd reduction(|:any_redo)
         for (ptrdiff_t i = 0; i < nb; i++) {
             double si = s[i];
-            double ri = xm_m_plus_log(M, si);
+            double ri = xm_m_plus_log(Mh, Ml, si);
             /* the result cancels against the shift M, or flushed terms could matter (this
                includes s == 0: every term flushed, or a row of -inf) */
             int bad = (__builtin_fabs(ri) < XN_TINY_RESULT) | (si < 0x1p-900);
@@ -521,10 +609,14 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
             any_redo |= bad;
         }
         if (any_redo) {
+#if XENTC_ISA_AVX512
+            const ptrdiff_t nr = xm512_flagged_indices(redo, nb, ridx);
+#else
             ptrdiff_t nr = 0;
             for (ptrdiff_t i = 0; i < nb; i++)
                 if (redo[i])
                     ridx[nr++] = (int)i;
+#endif
             XN(lse_redo_rows)(xb, C, ridx, nr, ob, xc, mk, e, rm, rv);
         }
     }

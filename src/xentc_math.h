@@ -344,11 +344,14 @@ XM_INLINE double xm_m_plus_log1p(double m, double v)
     return (v < 0x1p1000) & (__builtin_fabs(m) < XM_INF) ? r : m + v;
 }
 
-/* M + log(s) for s > 0 (finite); s == 0 gives -inf, NaN gives NaN. */
-XM_INLINE double xm_m_plus_log(double M, double s)
+/* (Mh + Ml) + log(s) for s > 0 (finite), Ml a small low part of the shift (0 if none);
+   s == 0 gives -inf, NaN gives NaN. */
+XM_INLINE double xm_m_plus_log(double Mh, double Ml, double s)
 {
     double sc = s > 0x1p-1000 ? s : 1.0;      /* keep the core on normal input */
-    double r = xm_add_dd(M, xm_log_dd(sc, 0.0));
+    xm_dd L = xm_log_dd(sc, 0.0);
+    xm_dd t = xm_two_sum(Mh, L.hi);
+    double r = t.hi + (t.lo + (L.lo + Ml));
     r = s == 0.0 ? -XM_INF : r;
     return s != s ? s : r;
 }
