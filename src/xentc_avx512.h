@@ -30,9 +30,10 @@
 #define XM512_LN2_16_HI (XM_LN2_HI / 16.0)     /* 32 significant bits: n * hi is exact */
 #define XM512_LN2_16_LO (XM_LN2_LO / 16.0)
 
-/* 2^(n / 16) exp(r) for |r| <= ln2 / 32 and integer lanes n (only their low 16 bits are
-   read: the scale's exponent field wraps modulo 2^12), the result normal. */
-XM512_INLINE __m512d xm512_exp_core(__m512d r, __m512i n)
+/* 2^(n / 16) for integer lanes n (only their low 16 bits are read: the exponent field wraps
+   modulo 2^12), the result normal: 2^(i/16) for i = the low 4 bits of n from a 16-entry
+   table (one two-register permute), its exponent raised by k = n >> 4. */
+XM512_INLINE __m512d xm512_exp2_16(__m512i n)
 {
     const __m512d tab_lo = _mm512_setr_pd(
         0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0,
@@ -40,16 +41,50 @@ XM512_INLINE __m512d xm512_exp_core(__m512d r, __m512i n)
     const __m512d tab_hi = _mm512_setr_pd(
         0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
         0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0);
-    /* 2^(i/16) for i = the low 4 bits of n, its exponent raised by k = n >> 4 */
     __m512d tab = _mm512_permutex2var_pd(tab_lo, n, tab_hi);
     __m512i k52 = _mm512_slli_epi64(_mm512_srli_epi64(n, 4), 52);
-    __m512d scale = _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(tab), k52));
+    return _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(tab), k52));
+}
+
+/* 2^(n / 16) exp(r) for |r| <= ln2 / 32 and integer lanes n (only their low 16 bits are
+   read: the scale's exponent field wraps modulo 2^12), the result normal. */
+XM512_INLINE __m512d xm512_exp_core(__m512d r, __m512i n)
+{
+    __m512d scale = xm512_exp2_16(n);
     __m512d g = _mm512_set1_pd(0x1.6c14bc9df1556p-10);
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.111240ad89593p-7));
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.5555555922d3fp-5));
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.55555554877a7p-3));
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.fffffffffffb4p-2));
     __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
+    return _mm512_fmadd_pd(scale, q, scale);
+}
+
+/* 2^(n / 16) exp(r) for |r| <= ln2 / 16 (a difference of two reduced arguments): as
+   xm512_exp_core with the Taylor polynomial to degree 8 (truncation 1.4e-18 relative), and
+   the table entries' rounding corrected (err = (2^(i/16) - tab_i) / tab_i): within about
+   0.6 ulp rather than 1.1, for the tails of cross-entropy losses near 0. */
+XM512_INLINE __m512d xm512_exp_core16(__m512d r, __m512i n)
+{
+    const __m512d err_lo = _mm512_setr_pd(
+        0x0.0p+0, 0x1.79aa65d837b6dp-54, -0x1.01b15eaa59348p-55, 0x1.68efde3a8a894p-54,
+        0x1.34d754db0abb6p-55, 0x1.59f48a72a4c6dp-55, 0x1.690cebb7aafb0p-56,
+        0x1.063e1e21c5409p-54);
+    const __m512d err_hi = _mm512_setr_pd(
+        -0x1.3b3efbf5e2228p-54, -0x1.b32dcb94da51dp-56, 0x1.db72fc1f0eab4p-55,
+        0x1.1affc2b91ce27p-56, 0x1.c1a7792cb3387p-55, 0x1.36eae30af0cb3p-56,
+        0x1.4a385a63d07a7p-56, -0x1.ff7128fd391f0p-55);
+    __m512d scale = xm512_exp2_16(n);
+    __m512d g = _mm512_set1_pd(1.0 / 40320.0);
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(1.0 / 5040.0));
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(1.0 / 720.0));
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(1.0 / 120.0));
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(1.0 / 24.0));
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(1.0 / 6.0));
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0.5));
+    __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
+    /* tab (1 + err) (1 + q) = tab (1 + (q + err (1 + q))), err (1 + q) ~ err */
+    q = _mm512_add_pd(q, _mm512_permutex2var_pd(err_lo, n, err_hi));
     return _mm512_fmadd_pd(scale, q, scale);
 }
 
@@ -247,19 +282,11 @@ XM512_FUNC void xm512_exp_offset_f64(const double *x, ptrdiff_t n, double kdM, d
 XM512_INLINE __m512d xm512_exp_offset_f32acc(__m512d v, __m512i kiM, __m512d lo)
 {
     const __m512d shift = _mm512_set1_pd(XM_SHIFT);
-    const __m512d tab_lo = _mm512_setr_pd(
-        0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0,
-        0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0, 0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0);
-    const __m512d tab_hi = _mm512_setr_pd(
-        0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
-        0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0);
     __m512d kd = _mm512_fmadd_pd(v, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
     __m512d nd = _mm512_sub_pd(kd, shift);
     __m512d r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM_LN2 / 16.0), v);
     __m512i idx = _mm512_sub_epi64(_mm512_castpd_si512(kd), kiM);
-    __m512d tab = _mm512_permutex2var_pd(tab_lo, idx, tab_hi);
-    __m512i k52 = _mm512_slli_epi64(_mm512_srli_epi64(idx, 4), 52);
-    __m512d scale = _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(tab), k52));
+    __m512d scale = xm512_exp2_16(idx);
     __m512d g = _mm512_fmadd_pd(_mm512_set1_pd(1.0 / 24.0), r, _mm512_set1_pd(1.0 / 6.0));
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0.5));
     __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
@@ -484,6 +511,55 @@ XM512_ROW_SUMS(xm512_row_sums_f32, float,
                __m512 x = _mm512_maskz_loadu_ps(m16, row);
                v[r] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)),
                                     _mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1))))
+
+/*
+ * The statistics of a transposed block of nb rows of C doubles (xt[j * R + i] = x[i, j], row
+ * maxima m[i]): st[i] = the sum of exp(x[i, j] - m[i]) over the x[i, j] != m[i] (terms
+ * below exp(-708) flushed, NaN poisons the sum; NaN for a row with |m| > XENTC_OFFSET_MAX),
+ * cnt[i] = the number of x[i, j] == m[i].  Vectorised across rows, the sums in registers.
+ */
+XM512_FUNC void xm512_tb_tail_f64(const double *xt, ptrdiff_t R, ptrdiff_t nb, ptrdiff_t C,
+                                  const double *m, double *st, double *cnt)
+{
+    const __m512d one = _mm512_set1_pd(1.0), shift = _mm512_set1_pd(XM_SHIFT);
+    const __m512d omax = _mm512_set1_pd(XENTC_OFFSET_MAX);
+    for (ptrdiff_t i = 0; i < nb; i += 8) {
+        const __mmask8 k = xm512_lanes_left(i, nb);
+        const __m512d vm = _mm512_maskz_loadu_pd(k, m + i);
+        __m512d a[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(),
+                        _mm512_setzero_pd()};
+        __m512d c = _mm512_setzero_pd();
+        /* m = (nM + rM / (ln2 / 16)) ln2 / 16 (Cody-Waite, exact for |m| <= 2^15; other
+           rows are NaN here and redone by the caller), and each x = (n + r / (ln2 / 16))
+           ln2 / 16 the same way: exp(x - m) = 2^((n - nM) / 16) exp(r - rM), no difference
+           x - m formed, |r - rM| <= ln2 / 16 */
+        const __m512d kdM = _mm512_fmadd_pd(vm, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
+        const __m512d nM = _mm512_sub_pd(kdM, shift);
+        __m512d rM = _mm512_fnmadd_pd(nM, _mm512_set1_pd(XM512_LN2_16_HI), vm);
+        rM = _mm512_fnmadd_pd(nM, _mm512_set1_pd(XM512_LN2_16_LO), rM);
+        rM = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(_mm512_abs_pd(vm), omax, _CMP_LE_OQ),
+                                  _mm512_set1_pd(__builtin_nan("")), rM);
+        const __m512i kiM = _mm512_castpd_si512(kdM);
+        const __m512d lo = _mm512_sub_pd(vm, _mm512_set1_pd(708.0));
+        for (ptrdiff_t j = 0; j < C; j++) {
+            __m512d v = _mm512_maskz_loadu_pd(k, xt + j * R + i);
+            __mmask8 top = _mm512_cmp_pd_mask(v, vm, _CMP_EQ_OQ);
+            __m512d kd = _mm512_fmadd_pd(v, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
+            __m512d nd = _mm512_sub_pd(kd, shift);
+            __m512d r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_HI), v);
+            r = _mm512_sub_pd(_mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_LO), r), rM);
+            __m512i idx = _mm512_sub_epi64(_mm512_castpd_si512(kd), kiM);
+            /* kept: the lanes below the max and not below it by more than 708 (NaN kept) */
+            __mmask8 keep = _mm512_mask_cmp_pd_mask((__mmask8)~top, v, lo, _CMP_NLT_UQ);
+            __m512d e = _mm512_maskz_mov_pd(keep, xm512_exp_core16(r, idx));
+            a[j & 3] = _mm512_add_pd(a[j & 3], e);     /* 4 partial sums, as the C loop */
+            c = _mm512_mask_add_pd(c, top, c, one);
+        }
+        _mm512_mask_storeu_pd(st + i, k, _mm512_add_pd(_mm512_add_pd(a[0], a[1]),
+                                                       _mm512_add_pd(a[2], a[3])));
+        _mm512_mask_storeu_pd(cnt + i, k, c);
+    }
+}
 
 /* Row sums of nb rows of n contiguous doubles, 16 < n <= 64 (chunk-flat log-sum-exp): each
    row's vectors added lane-wise (at most 8 terms a lane), then 8 rows summed across by the

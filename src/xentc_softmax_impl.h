@@ -326,39 +326,64 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
         XN(prefetch_next_block)(xb + nb * C, nb * C, (n_rows - i0 - nb) * C);
 
         XN(transpose_max)(xb, nb, C, R, xt, m);
-#pragma omp simd
-        for (ptrdiff_t i = 0; i < nb; i++) {
-            st4[i] = st4[R + i] = st4[2 * R + i] = st4[3 * R + i] = 0.0;
-            cnt[i] = 0.0;
+        /* the tail of each row and its count of maxima */
+        int tail_in_registers = 0;
+#if XENTC_ISA_AVX512 && !XT_IS_F32
+        if (!y) {
+            /* statistics only, and every max within the range of xm512_tb_tail_f64's
+               reduction (a block with an infinite max takes the C loop too) */
+            int small = 1;
+#pragma omp simd reduction(&:small)
+            for (ptrdiff_t i = 0; i < nb; i++)
+                small &= __builtin_fabs(m[i]) <= XENTC_OFFSET_MAX;
+            tail_in_registers = small;
         }
-        /* the tail of each row in 4 interleaved partial sums (st4[j % 4]) */
-        for (ptrdiff_t j = 0; j < C; j++) {
-            const double *restrict xj = xt + j * R;
-            double *restrict ej = et + j * R;
-            double *restrict sj = st4 + (j & 3) * R;
+#endif
+        if (tail_in_registers) {
+            /* statistics only: exponentials flushed below exp(-708), rows where that could
+               matter redone below */
+#if XENTC_ISA_AVX512 && !XT_IS_F32
+            xm512_tb_tail_f64(xt, R, nb, C, m, st, cnt);
+#endif
+        } else {
 #pragma omp simd
             for (ptrdiff_t i = 0; i < nb; i++) {
-                double v = xj[i], mm = m[i];
-#if XT_IS_F32
-                double e = xm_exp_f32acc(v - mm);
-#else
-                xm_dd t = xm_two_sum(v, -mm);
-                double e = xm_exp_full(t.hi, t.lo);
-                e = t.hi == -XM_INF ? 0.0 : e;
-#endif
-                int top = v == mm;
-                if (y)                              /* statistics alone: nothing to store */
-                    ej[i] = e;
-                sj[i] += top ? 0.0 : e;
-                cnt[i] += top ? 1.0 : 0.0;
+                st4[i] = st4[R + i] = st4[2 * R + i] = st4[3 * R + i] = 0.0;
+                cnt[i] = 0.0;
             }
+            /* in 4 interleaved partial sums (st4[j % 4]) */
+            for (ptrdiff_t j = 0; j < C; j++) {
+                const double *restrict xj = xt + j * R;
+                double *restrict ej = et + j * R;
+                double *restrict sj = st4 + (j & 3) * R;
+#pragma omp simd
+                for (ptrdiff_t i = 0; i < nb; i++) {
+                    double v = xj[i], mm = m[i];
+#if XT_IS_F32
+                    double e = xm_exp_f32acc(v - mm);
+#else
+                    xm_dd t = xm_two_sum(v, -mm);
+                    double e = xm_exp_full(t.hi, t.lo);
+                    e = t.hi == -XM_INF ? 0.0 : e;
+#endif
+                    int top = v == mm;
+                    if (y)                              /* statistics alone: nothing to store */
+                        ej[i] = e;
+                    sj[i] += top ? 0.0 : e;
+                    cnt[i] += top ? 1.0 : 0.0;
+                }
+            }
+#pragma omp simd
+            for (ptrdiff_t i = 0; i < nb; i++)
+                st[i] = (st4[i] + st4[R + i]) + (st4[2 * R + i] + st4[3 * R + i]);
         }
         int any_special = 0;
 #pragma omp simd reduction(|:any_special)
         for (ptrdiff_t i = 0; i < nb; i++) {
-            double s = (st4[i] + st4[R + i]) + (st4[2 * R + i] + st4[3 * R + i]);
-            st[i] = s;
-            any_special |= !((__builtin_fabs(m[i]) < XM_INF) & (s == s));
+            const double s = st[i];
+            /* (or flushed terms could matter: a tail below 2^-1000 beside a single max) */
+            const int flushed = tail_in_registers & (s < 0x1p-1000) & (cnt[i] == 1.0);
+            any_special |= (!((__builtin_fabs(m[i]) < XM_INF) & (s == s))) | flushed;
         }
         if (sm) {
 #pragma omp simd
@@ -423,7 +448,8 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
 
         /* rows with a NaN (the max ignores it: st is NaN) or an infinite max: scipy's values */
         for (ptrdiff_t i = 0; any_special && i < nb; i++) {
-            if (__builtin_fabs(m[i]) < XM_INF && st[i] == st[i])
+            if (__builtin_fabs(m[i]) < XM_INF && st[i] == st[i] &&
+                !(tail_in_registers && st[i] < 0x1p-1000 && cnt[i] == 1.0))
                 continue;
             xentc_lse_state s = XN(lse_row_state)(xb + i * C, C);
             if (sm)
