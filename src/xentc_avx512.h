@@ -249,6 +249,27 @@ XM512_FUNC ptrdiff_t xm512_flagged_indices(const int *flag, ptrdiff_t n, int *id
     return nr;
 }
 
+/* The reduction of the offset exponentials: v = (n + r / (ln2 / 16)) ln2 / 16 (Cody-Waite,
+   exact for |v| <= 2^15 + 708), r returned and n - nM in *idx, kiM the bits of nM + XM_SHIFT. */
+XM512_INLINE __m512d xm512_reduce_offset(__m512d v, __m512i kiM, __m512i *idx)
+{
+    const __m512d shift = _mm512_set1_pd(XM_SHIFT);
+    __m512d kd = _mm512_fmadd_pd(v, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
+    __m512d nd = _mm512_sub_pd(kd, shift);
+    __m512d r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_HI), v);
+    *idx = _mm512_sub_epi64(_mm512_castpd_si512(kd), kiM);
+    return _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_LO), r);
+}
+
+/* exp(v - nM ln2 / 16), 0 for v < lo (-inf included), NaN for NaN */
+XM512_INLINE __m512d xm512_exp_offset(__m512d v, __m512i kiM, __m512d lo)
+{
+    __m512i idx;
+    __m512d r = xm512_reduce_offset(v, kiM, &idx);
+    __mmask8 keep = _mm512_cmp_pd_mask(v, lo, _CMP_NLT_UQ);          /* NaN kept */
+    return _mm512_maskz_mov_pd(keep, xm512_exp_core(r, idx));
+}
+
 /*
  * e[k] = exp(x[k] - nM ln2 / 16) for k < n, where kdM = nM + XM_SHIFT (the shift of a
  * chunk-flat block: nM = round(16 M / ln2) for the block's max M, |M| <= XENTC_OFFSET_MAX):
@@ -260,20 +281,14 @@ XM512_FUNC ptrdiff_t xm512_flagged_indices(const int *flag, ptrdiff_t n, int *id
 XM512_FUNC void xm512_exp_offset_f64(const double *x, ptrdiff_t n, double kdM, double M,
                                      double *e, const double *pf, ptrdiff_t npf)
 {
-    const __m512d shift = _mm512_set1_pd(XM_SHIFT), lo = _mm512_set1_pd(M - 708.0);
+    const __m512d lo = _mm512_set1_pd(M - 708.0);
     const __m512i kiM = _mm512_castpd_si512(_mm512_set1_pd(kdM));
     for (ptrdiff_t j = 0; j < n; j += 8) {
         if (j < npf)
             _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
         __mmask8 k = xm512_lanes_left(j, n);
         __m512d v = _mm512_maskz_loadu_pd(k, x + j);
-        __m512d kd = _mm512_fmadd_pd(v, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
-        __m512d nd = _mm512_sub_pd(kd, shift);
-        __m512d r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_HI), v);
-        r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_LO), r);
-        __m512i idx = _mm512_sub_epi64(_mm512_castpd_si512(kd), kiM);
-        __mmask8 keep = _mm512_cmp_pd_mask(v, lo, _CMP_NLT_UQ);      /* NaN kept */
-        _mm512_mask_storeu_pd(e + j, k, _mm512_maskz_mov_pd(keep, xm512_exp_core(r, idx)));
+        _mm512_mask_storeu_pd(e + j, k, xm512_exp_offset(v, kiM, lo));
     }
 }
 
@@ -317,20 +332,14 @@ XM512_FUNC void xm512_exp_offset_f32(const float *x, ptrdiff_t n, double kdM, do
    with x < M - 708 flushed; NaN poisons the sum): one long row's shifted sum. */
 XM512_FUNC double xm512_sum_exp_offset_f64(const double *x, ptrdiff_t n, double kdM, double M)
 {
-    const __m512d shift = _mm512_set1_pd(XM_SHIFT), lo = _mm512_set1_pd(M - 708.0);
+    const __m512d lo = _mm512_set1_pd(M - 708.0);
     const __m512i kiM = _mm512_castpd_si512(_mm512_set1_pd(kdM));
     __m512d acc[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
     for (ptrdiff_t j = 0; j < n; j += 8) {
-        __mmask8 k = xm512_lanes_left(j, n);
-        __m512d v = _mm512_maskz_loadu_pd(k, x + j);
-        __m512d kd = _mm512_fmadd_pd(v, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
-        __m512d nd = _mm512_sub_pd(kd, shift);
-        __m512d r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_HI), v);
-        r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_LO), r);
-        __m512i idx = _mm512_sub_epi64(_mm512_castpd_si512(kd), kiM);
-        __mmask8 keep = _mm512_mask_cmp_pd_mask(k, v, lo, _CMP_NLT_UQ);
+        /* masked-off lanes load -inf, which the exponential flushes to 0 */
+        __m512d v = _mm512_mask_loadu_pd(_mm512_set1_pd(-XM_INF), xm512_lanes_left(j, n), x + j);
         __m512d *a = &acc[(j >> 3) & 1];
-        *a = _mm512_mask_add_pd(*a, keep, *a, xm512_exp_core(r, idx));
+        *a = _mm512_add_pd(*a, xm512_exp_offset(v, kiM, lo));
     }
     return _mm512_reduce_add_pd(_mm512_add_pd(acc[0], acc[1]));
 }
@@ -521,7 +530,7 @@ XM512_ROW_SUMS(xm512_row_sums_f32, float,
 XM512_FUNC void xm512_tb_tail_f64(const double *xt, ptrdiff_t R, ptrdiff_t nb, ptrdiff_t C,
                                   const double *m, double *st, double *cnt)
 {
-    const __m512d one = _mm512_set1_pd(1.0), shift = _mm512_set1_pd(XM_SHIFT);
+    const __m512d one = _mm512_set1_pd(1.0);
     const __m512d omax = _mm512_set1_pd(XENTC_OFFSET_MAX);
     for (ptrdiff_t i = 0; i < nb; i += 8) {
         const __mmask8 k = xm512_lanes_left(i, nb);
@@ -533,22 +542,16 @@ XM512_FUNC void xm512_tb_tail_f64(const double *xt, ptrdiff_t R, ptrdiff_t nb, p
            rows are NaN here and redone by the caller), and each x = (n + r / (ln2 / 16))
            ln2 / 16 the same way: exp(x - m) = 2^((n - nM) / 16) exp(r - rM), no difference
            x - m formed, |r - rM| <= ln2 / 16 */
-        const __m512d kdM = _mm512_fmadd_pd(vm, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
-        const __m512d nM = _mm512_sub_pd(kdM, shift);
-        __m512d rM = _mm512_fnmadd_pd(nM, _mm512_set1_pd(XM512_LN2_16_HI), vm);
-        rM = _mm512_fnmadd_pd(nM, _mm512_set1_pd(XM512_LN2_16_LO), rM);
+        __m512i kiM;                                   /* the bits of nM + XM_SHIFT */
+        __m512d rM = xm512_reduce_offset(vm, _mm512_setzero_si512(), &kiM);
         rM = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(_mm512_abs_pd(vm), omax, _CMP_LE_OQ),
                                   _mm512_set1_pd(__builtin_nan("")), rM);
-        const __m512i kiM = _mm512_castpd_si512(kdM);
         const __m512d lo = _mm512_sub_pd(vm, _mm512_set1_pd(708.0));
         for (ptrdiff_t j = 0; j < C; j++) {
             __m512d v = _mm512_maskz_loadu_pd(k, xt + j * R + i);
             __mmask8 top = _mm512_cmp_pd_mask(v, vm, _CMP_EQ_OQ);
-            __m512d kd = _mm512_fmadd_pd(v, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
-            __m512d nd = _mm512_sub_pd(kd, shift);
-            __m512d r = _mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_HI), v);
-            r = _mm512_sub_pd(_mm512_fnmadd_pd(nd, _mm512_set1_pd(XM512_LN2_16_LO), r), rM);
-            __m512i idx = _mm512_sub_epi64(_mm512_castpd_si512(kd), kiM);
+            __m512i idx;
+            __m512d r = _mm512_sub_pd(xm512_reduce_offset(v, kiM, &idx), rM);
             /* kept: the lanes below the max and not below it by more than 708 (NaN kept) */
             __mmask8 keep = _mm512_mask_cmp_pd_mask((__mmask8)~top, v, lo, _CMP_NLT_UQ);
             __m512d e = _mm512_maskz_mov_pd(keep, xm512_exp_core16(r, idx));

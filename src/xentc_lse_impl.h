@@ -577,6 +577,7 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
         } else {
 #  if XT_IS_F32
             /* |M| > 2^15: the portable loop */
+#pragma omp simd
             for (ptrdiff_t k = 0; k < L; k++)
                 e[k] = XN(exp_below)((double)xb[k], M, 1, 0);
 #  else
