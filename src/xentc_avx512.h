@@ -1,7 +1,8 @@
 /*
  * AVX-512 intrinsics for the hottest loops: for float64 log-sum-exp, the sum of exp(x - m)
  * over the elements below a row's finite max m and the exponentials of a chunk-flat block;
- * for the log_loss of float32 probabilities, a table log (at the end of the file).  Included
+ * for short rows (3 <= C <= 48) their statistics and softmax 8 rows at a time, transposed in
+ * registers; for the log_loss of float32 probabilities, a table log.  Included
  * by xentc_kernels.h on x86-64 only; the portable loops of the kernel templates are used at
  * the other ISA levels and for the other cases.
  *
@@ -85,6 +86,19 @@ XM512_INLINE __m512d xm512_exp_core16(__m512d r, __m512i n)
     __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
     /* tab (1 + err) (1 + q) = tab (1 + (q + err (1 + q))), err (1 + q) ~ err */
     q = _mm512_add_pd(q, _mm512_permutex2var_pd(err_lo, n, err_hi));
+    return _mm512_fmadd_pd(scale, q, scale);
+}
+
+/* xm512_exp_core16 to float32 accuracy (the results of float32 inputs): Taylor to degree 5
+   (truncation 1.2e-11 relative), the table entries as they are. */
+XM512_INLINE __m512d xm512_exp_core16_f32acc(__m512d r, __m512i n)
+{
+    __m512d scale = xm512_exp2_16(n);
+    __m512d g = _mm512_set1_pd(1.0 / 120.0);
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(1.0 / 24.0));
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(1.0 / 6.0));
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0.5));
+    __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
     return _mm512_fmadd_pd(scale, q, scale);
 }
 
@@ -521,48 +535,220 @@ XM512_ROW_SUMS(xm512_row_sums_f32, float,
                v[r] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)),
                                     _mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1))))
 
-/*
- * The statistics of a transposed block of nb rows of C doubles (xt[j * R + i] = x[i, j], row
- * maxima m[i]): st[i] = the sum of exp(x[i, j] - m[i]) over the x[i, j] != m[i] (terms
- * below exp(-708) flushed, NaN poisons the sum; NaN for a row with |m| > XENTC_OFFSET_MAX),
- * cnt[i] = the number of x[i, j] == m[i].  Vectorised across rows, the sums in registers.
- */
-XM512_FUNC void xm512_tb_tail_f64(const double *xt, ptrdiff_t R, ptrdiff_t nb, ptrdiff_t C,
-                                  const double *m, double *st, double *cnt)
+/* In-register transposition of 8 x 8 doubles: lane c of v[r] goes to lane r of v[c]. */
+XM512_INLINE void xm512_transpose8(__m512d *v)
 {
-    const __m512d one = _mm512_set1_pd(1.0);
-    const __m512d omax = _mm512_set1_pd(XENTC_OFFSET_MAX);
-    for (ptrdiff_t i = 0; i < nb; i += 8) {
-        const __mmask8 k = xm512_lanes_left(i, nb);
-        const __m512d vm = _mm512_maskz_loadu_pd(k, m + i);
-        __m512d a[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(),
-                        _mm512_setzero_pd()};
-        __m512d c = _mm512_setzero_pd();
-        /* m = (nM + rM / (ln2 / 16)) ln2 / 16 (Cody-Waite, exact for |m| <= 2^15; other
-           rows are NaN here and redone by the caller), and each x = (n + r / (ln2 / 16))
-           ln2 / 16 the same way: exp(x - m) = 2^((n - nM) / 16) exp(r - rM), no difference
-           x - m formed, |r - rM| <= ln2 / 16 */
-        __m512i kiM;                                   /* the bits of nM + XM_SHIFT */
-        __m512d rM = xm512_reduce_offset(vm, _mm512_setzero_si512(), &kiM);
-        rM = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(_mm512_abs_pd(vm), omax, _CMP_LE_OQ),
-                                  _mm512_set1_pd(__builtin_nan("")), rM);
-        const __m512d lo = _mm512_sub_pd(vm, _mm512_set1_pd(708.0));
-        for (ptrdiff_t j = 0; j < C; j++) {
-            __m512d v = _mm512_maskz_loadu_pd(k, xt + j * R + i);
-            __mmask8 top = _mm512_cmp_pd_mask(v, vm, _CMP_EQ_OQ);
-            __m512i idx;
-            __m512d r = _mm512_sub_pd(xm512_reduce_offset(v, kiM, &idx), rM);
-            /* kept: the lanes below the max and not below it by more than 708 (NaN kept) */
-            __mmask8 keep = _mm512_mask_cmp_pd_mask((__mmask8)~top, v, lo, _CMP_NLT_UQ);
-            __m512d e = _mm512_maskz_mov_pd(keep, xm512_exp_core16(r, idx));
-            a[j & 3] = _mm512_add_pd(a[j & 3], e);     /* 4 partial sums, as the C loop */
-            c = _mm512_mask_add_pd(c, top, c, one);
+    __m512d t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_pd(v[2 * i], v[2 * i + 1]);      /* (2i, 2i+1) x even */
+        t[2 * i + 1] = _mm512_unpackhi_pd(v[2 * i], v[2 * i + 1]);  /* (2i, 2i+1) x odd */
+    }
+    /* 128-bit lanes: u[0..3] take lanes (0, 2) of t[q], t[q + 2], u[4..7] lanes (1, 3) */
+    for (int i = 0; i < 2; i++)
+        for (int q = 0; q < 2; q++) {
+            u[4 * i + q] = _mm512_shuffle_f64x2(t[4 * i + q], t[4 * i + 2 + q], 0x88);
+            u[4 * i + 2 + q] = _mm512_shuffle_f64x2(t[4 * i + q], t[4 * i + 2 + q], 0xdd);
         }
-        _mm512_mask_storeu_pd(st + i, k, _mm512_add_pd(_mm512_add_pd(a[0], a[1]),
-                                                       _mm512_add_pd(a[2], a[3])));
-        _mm512_mask_storeu_pd(cnt + i, k, c);
+    for (int q = 0; q < 4; q++) {
+        v[q] = _mm512_shuffle_f64x2(u[q], u[4 + q], 0x88);
+        v[4 + q] = _mm512_shuffle_f64x2(u[q], u[4 + q], 0xdd);
     }
 }
+
+/* One column of xm512_tail8: a + its tail terms, its maxima counted into *cnt; with store,
+   its exponentials written over it and the lanes flushed to 0 (other than -inf) marked in
+   *deep. */
+XM512_INLINE __m512d xm512_tail_term(double *col, __m512d vm, __m512i kiM, __m512d rM,
+                                      __m512d lo, __m512d a, __m512d *cnt, __mmask8 *deep,
+                                      int store, int f32acc)
+{
+    __m512d v = _mm512_load_pd(col);
+    __mmask8 top = _mm512_cmp_pd_mask(v, vm, _CMP_EQ_OQ);
+    __m512i idx;
+    __m512d r = _mm512_sub_pd(xm512_reduce_offset(v, kiM, &idx), rM);
+    __m512d e = f32acc ? xm512_exp_core16_f32acc(r, idx) : xm512_exp_core16(r, idx);
+    *cnt = _mm512_mask_add_pd(*cnt, top, *cnt, _mm512_set1_pd(1.0));
+    if (!store) {
+        /* kept: the lanes below the max and not below it by more than 708 (NaN kept) */
+        __mmask8 keep = _mm512_mask_cmp_pd_mask((__mmask8)~top, v, lo, _CMP_NLT_UQ);
+        return _mm512_add_pd(a, _mm512_maskz_mov_pd(keep, e));
+    }
+    /* the max's own lanes hold exp(0) = 1 exactly (r = 0, idx = 0) */
+    __mmask8 in = _mm512_cmp_pd_mask(v, lo, _CMP_NLT_UQ);
+    e = _mm512_maskz_mov_pd(in, e);
+    *deep |= (__mmask8)~in & _mm512_cmp_pd_mask(v, _mm512_set1_pd(-XM_INF), _CMP_NEQ_OQ);
+    _mm512_store_pd(col, e);
+    return _mm512_mask_add_pd(a, (__mmask8)~top, a, e);
+}
+
+/*
+ * The tail statistics of 8 rows from their transposed values (xt[8 j + lane], 64-byte
+ * aligned) and maxima vm: *st = the sum of exp(x[j] - m) over the x[j] != m (terms below
+ * exp(-708) flushed, NaN poisons the sum; NaN where |m| > XENTC_OFFSET_MAX), *cnt = the
+ * number of x[j] == m.  With store, every exp(x[j] - m) is written over xt, and the lanes
+ * of terms flushed to 0 from a finite x returned; with f32acc, to float32 accuracy.
+ */
+XM512_INLINE __mmask8 xm512_tail8(double *xt, ptrdiff_t C, __m512d vm, __m512d *st,
+                                  __m512d *cnt, int store, int f32acc)
+{
+    /* m = (nM + rM / (ln2 / 16)) ln2 / 16 (Cody-Waite, exact for |m| <= 2^15; other rows
+       are NaN here and redone by the caller), and each x = (n + r / (ln2 / 16)) ln2 / 16
+       the same way: exp(x - m) = 2^((n - nM) / 16) exp(r - rM), no difference x - m
+       formed, |r - rM| <= ln2 / 16 */
+    __m512i kiM;                                       /* the bits of nM + XM_SHIFT */
+    __m512d rM = xm512_reduce_offset(vm, _mm512_setzero_si512(), &kiM);
+    rM = _mm512_mask_blend_pd(
+        _mm512_cmp_pd_mask(_mm512_abs_pd(vm), _mm512_set1_pd(XENTC_OFFSET_MAX), _CMP_LE_OQ),
+        _mm512_set1_pd(__builtin_nan("")), rM);
+    const __m512d lo = _mm512_sub_pd(vm, _mm512_set1_pd(708.0));
+    /* 4 partial sums, column j into a[j % 4], as the C loop */
+    __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, c = a0;
+    __mmask8 deep = 0;
+#define XM512_TERM(a, q)                                                                    \
+    a = xm512_tail_term(xt + 8 * (j + (q)), vm, kiM, rM, lo, a, &c, &deep, store, f32acc)
+    ptrdiff_t j = 0;
+    for (; j + 4 <= C; j += 4) {
+        XM512_TERM(a0, 0);
+        XM512_TERM(a1, 1);
+        XM512_TERM(a2, 2);
+        XM512_TERM(a3, 3);
+    }
+    if (j < C)
+        XM512_TERM(a0, 0);
+    if (j + 1 < C)
+        XM512_TERM(a1, 1);
+    if (j + 2 < C)
+        XM512_TERM(a2, 2);
+#undef XM512_TERM
+    *st = _mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3));
+    *cnt = c;
+    return deep;
+}
+
+/*
+ * The statistics of nb contiguous rows of C values (3 <= C <= XENTC_FLAT_MAX), and their
+ * softmax into the rows of y unless y is NULL, without a transposed block in memory: each
+ * 8 rows are loaded a tile of 8 columns at a time, transposed in registers into a small
+ * buffer that stays in L1, and finished there by xm512_tail8: m[i] the row max (NaN
+ * ignored), st[i] and cnt[i] as xm512_tail8's; the softmax e / S (S = cnt + st; for float64
+ * with a correction of the quotient, as the C loop) times rs[i] where rs is not NULL,
+ * transposed back.  (Measured on rows from memory: transposing into a block of 2048 doubles
+ * ran at a third of the speed of a plain read, into 8 rows' buffer near it.)  Returns 0 at
+ * the first 8 rows with a max not within XENTC_OFFSET_MAX (infinite, or all -inf or NaN) or,
+ * for softmax, with a term below exp(-708) that the C loop gives as a subnormal; the rows
+ * before are done.
+ */
+#define XM512_TB_ROWS(NAME, T, F32ACC, LOAD_TILE, STORE_TILE)                               \
+    XM512_FUNC int NAME(const T *x, ptrdiff_t nb, ptrdiff_t C, T *y, const double *rs,      \
+                        double *m, double *st, double *cnt)                                 \
+    {                                                                                       \
+        double xt[8 * XENTC_FLAT_MAX] __attribute__((aligned(64)));                         \
+        for (ptrdiff_t i = 0; i < nb; i += 8) {                                             \
+            const __mmask8 k = xm512_lanes_left(i, nb);                                     \
+            __m512d vm = _mm512_set1_pd(-XM_INF);                                           \
+            for (ptrdiff_t j = 0; j < C; j += 8) {                                          \
+                const __mmask8 kc = xm512_lanes_left(j, C);                                 \
+                __m512d v[8];                                                               \
+                for (int r = 0; r < 8; r++) {             /* rows past nb: row i again */   \
+                    const T *row = x + (i + r < nb ? i + r : i) * C + j;                    \
+                    LOAD_TILE;                                                              \
+                }                                                                           \
+                xm512_transpose8(v);                                                        \
+                for (ptrdiff_t q = 0; q < 8 && j + q < C; q++) {                            \
+                    _mm512_store_pd(xt + (j + q) * 8, v[q]);                                \
+                    vm = _mm512_max_pd(v[q], vm);              /* NaN: vm kept */           \
+                }                                                                           \
+            }                                                                               \
+            _mm512_mask_storeu_pd(m + i, k, vm);                                            \
+            if (_mm512_mask_cmp_pd_mask(k, _mm512_abs_pd(vm),                               \
+                                        _mm512_set1_pd(XENTC_OFFSET_MAX), _CMP_NLE_UQ))     \
+                return 0;                                                                   \
+            __m512d vs, vc;                                                                 \
+            if (!y) {                                                                       \
+                xm512_tail8(xt, C, vm, &vs, &vc, 0, F32ACC);                                \
+            } else if (xm512_tail8(xt, C, vm, &vs, &vc, 1, F32ACC) & k) {                   \
+                return 0;                                                                   \
+            }                                                                               \
+            _mm512_mask_storeu_pd(st + i, k, vs);                                           \
+            _mm512_mask_storeu_pd(cnt + i, k, vc);                                          \
+            if (!y)                                                                         \
+                continue;                                                                   \
+            const __m512d S = _mm512_add_pd(vc, vs);                                        \
+            const __m512d inv = _mm512_div_pd(_mm512_set1_pd(1.0), S);                      \
+            const __m512d scale = rs ? _mm512_mask_loadu_pd(_mm512_set1_pd(1.0), k, rs + i) \
+                                     : _mm512_set1_pd(1.0);                                 \
+            for (ptrdiff_t j = 0; j < C; j++) {                                             \
+                __m512d e = _mm512_load_pd(xt + 8 * j), q = _mm512_mul_pd(e, inv);          \
+                if (!F32ACC)                                  /* q + (e - q S) / S */       \
+                    q = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, S, e), inv, q);                 \
+                _mm512_store_pd(xt + 8 * j, _mm512_mul_pd(q, scale));                       \
+            }                                                                               \
+            for (ptrdiff_t j = 0; j < C; j += 8) {                                          \
+                const __mmask8 kc = xm512_lanes_left(j, C);                                 \
+                __m512d v[8];                                                               \
+                for (int q = 0; q < 8; q++)                                                 \
+                    v[q] = j + q < C ? _mm512_load_pd(xt + 8 * (j + q)) : _mm512_setzero_pd(); \
+                xm512_transpose8(v);                                                        \
+                for (int r = 0; r < 8 && i + r < nb; r++) {                                 \
+                    T *row = y + (i + r) * C + j;                                           \
+                    STORE_TILE;                                                             \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
+        return 1;                                                                           \
+    }
+
+XM512_TB_ROWS(xm512_tb_rows_f64, double, 0, v[r] = _mm512_maskz_loadu_pd(kc, row),
+              _mm512_mask_storeu_pd(row, kc, v[r]))
+XM512_TB_ROWS(xm512_tb_rows_f32, float, 1,
+              v[r] = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(kc, row)),
+              _mm256_mask_storeu_ps(row, kc, _mm512_cvtpd_ps(v[r])))
+
+/*
+ * log_softmax's output for nb contiguous rows of C values (C <= XENTC_FLAT_MAX):
+ * y[i, j] = (x[i, j] + c1[i]) - c2[i] as the C loop computes it (c1 + c2 = -(m + L) as a
+ * double-double; for float64 the first sum exact by TwoSum, -inf kept), over the rows as
+ * they lie in memory: the constants of each lane's row permuted from 8 rows' vectors.
+ */
+#define XM512_ROWS_SHIFT(NAME, T, F32, LOAD, STORE)                                        \
+    XM512_FUNC void NAME(const T *x, ptrdiff_t nb, ptrdiff_t C, const double *c1,          \
+                         const double *c2, T *y)                                            \
+    {                                                                                       \
+        int64_t rowof[8 * XENTC_FLAT_MAX];                /* element of 8 rows -> row */    \
+        for (ptrdiff_t e = 0; e < 8 * C; e++)                                               \
+            rowof[e] = e / C;                                                               \
+        for (ptrdiff_t i = 0; i < nb; i += 8) {                                             \
+            const __mmask8 k = xm512_lanes_left(i, nb);                                     \
+            const __m512d a8 = _mm512_maskz_loadu_pd(k, c1 + i);                            \
+            const __m512d b8 = _mm512_maskz_loadu_pd(k, c2 + i);                            \
+            const ptrdiff_t n = (nb - i < 8 ? nb - i : 8) * C;                              \
+            const T *xg = x + i * C;                                                        \
+            T *yg = y + i * C;                                                              \
+            for (ptrdiff_t e = 0; e < n; e += 8) {                                          \
+                const __mmask8 ke = xm512_lanes_left(e, n);                                 \
+                const __m512i idx = _mm512_loadu_si512(rowof + e);                          \
+                const __m512d a = _mm512_permutexvar_pd(idx, a8);                           \
+                const __m512d b = _mm512_permutexvar_pd(idx, b8);                           \
+                __m512d v = LOAD, r;                                                        \
+                if (F32) {                                                                  \
+                    r = _mm512_sub_pd(_mm512_add_pd(v, a), b);                              \
+                } else {                                                                    \
+                    __m512d lo, hi = xm512_two_sum(v, a, &lo);                              \
+                    r = _mm512_add_pd(hi, _mm512_sub_pd(lo, b));                            \
+                    r = _mm512_mask_blend_pd(                                               \
+                        _mm512_cmp_pd_mask(hi, _mm512_set1_pd(-XM_INF), _CMP_EQ_OQ), r, hi); \
+                }                                                                           \
+                STORE;                                                                      \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+XM512_ROWS_SHIFT(xm512_rows_shift_f64, double, 0, _mm512_maskz_loadu_pd(ke, xg + e),
+                 _mm512_mask_storeu_pd(yg + e, ke, r))
+XM512_ROWS_SHIFT(xm512_rows_shift_f32, float, 1,
+                 _mm512_cvtps_pd(_mm256_maskz_loadu_ps(ke, xg + e)),
+                 _mm256_mask_storeu_ps(yg + e, ke, _mm512_cvtpd_ps(r)))
+
 
 /* Row sums of nb rows of n contiguous doubles, 16 < n <= 64 (chunk-flat log-sum-exp): each
    row's vectors added lane-wise (at most 8 terms a lane), then 8 rows summed across by the

@@ -16,6 +16,13 @@
  * L = log(sum exp(x - m))), and with no output array they compute only those.
  */
 
+/* xm512_<name>_f64 or _f32, for this instantiation's XT */
+#if XT_IS_F32
+#  define XM512_XT(name) xm512_##name##_f32
+#else
+#  define XM512_XT(name) xm512_##name##_f64
+#endif
+
 /*
  * The state of a row, with a tail that is tiny enough for flushed terms to matter (below
  * 2^-960; the scan flushes terms below exp(-708)) summed again exactly: the largest
@@ -308,6 +315,9 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
  *   log_softmax  y = x - (m + L)    (L = log1p(S - 1), m + L as a double-double)
  * written back through the transpose.  Every row is computed on its own: results do not
  * depend on the other rows.  Rows with a NaN or an infinite max go to the per-row routine.
+ * With AVX-512, xm512_tb_rows does the same 8 rows at a time (the transposition in registers,
+ * x - m never formed: see xm512_tail8) for blocks whose maxima are within 2^15, and
+ * log_softmax's output is written from the rows as they lie (xm512_rows_shift).
  */
 XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
                                    XT *restrict y, int log_out, double *restrict sm,
@@ -325,27 +335,18 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
         XT *restrict yb = y ? y + i0 * C : NULL;
         XN(prefetch_next_block)(xb + nb * C, nb * C, (n_rows - i0 - nb) * C);
 
-        XN(transpose_max)(xb, nb, C, R, xt, m);
-        /* the tail of each row and its count of maxima */
+        /* the row maxima, the tail of each row and its count of maxima */
         int tail_in_registers = 0;
-#if XENTC_ISA_AVX512 && !XT_IS_F32
-        if (!y) {
-            /* statistics only, and every max within the range of xm512_tb_tail_f64's
-               reduction (a block with an infinite max takes the C loop too) */
-            int small = 1;
-#pragma omp simd reduction(&:small)
-            for (ptrdiff_t i = 0; i < nb; i++)
-                small &= __builtin_fabs(m[i]) <= XENTC_OFFSET_MAX;
-            tail_in_registers = small;
-        }
+#if XENTC_ISA_AVX512
+        /* straight from the rows, 8 at a time: the tail's exponentials flushed below
+           exp(-708) (rows where that could matter redone below); a block with a max beyond
+           xm512_tail8's range, or infinite, takes the C loop, and so does softmax's with a
+           term between 0 and exp(-708) */
+        tail_in_registers = XM512_XT(tb_rows)(xb, nb, C, y && !log_out ? yb : NULL,
+                                              rs ? rs + i0 : NULL, m, st, cnt);
 #endif
-        if (tail_in_registers) {
-            /* statistics only: exponentials flushed below exp(-708), rows where that could
-               matter redone below */
-#if XENTC_ISA_AVX512 && !XT_IS_F32
-            xm512_tb_tail_f64(xt, R, nb, C, m, st, cnt);
-#endif
-        } else {
+        if (!tail_in_registers) {
+            XN(transpose_max)(xb, nb, C, R, xt, m);
 #pragma omp simd
             for (ptrdiff_t i = 0; i < nb; i++) {
                 st4[i] = st4[R + i] = st4[2 * R + i] = st4[3 * R + i] = 0.0;
@@ -395,8 +396,8 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
             }
         }
 
-        if (!y) {
-            /* statistics only */
+        if (!y || (tail_in_registers && !log_out)) {
+            /* statistics only, or softmax written */
         } else if (!log_out) {
 #pragma omp simd
             for (ptrdiff_t i = 0; i < nb; i++) {
@@ -426,7 +427,11 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
                 c1[i] = -c.hi;
                 c2[i] = c.lo + Lr.lo;
             }
-            for (ptrdiff_t j = 0; j < C; j++) {
+#if XENTC_ISA_AVX512
+            if (tail_in_registers)
+                XM512_XT(rows_shift)(xb, nb, C, c1, c2, yb);
+#endif
+            for (ptrdiff_t j = 0; !tail_in_registers && j < C; j++) {
                 const double *restrict xj = xt + j * R;
                 double *restrict ej = et + j * R;
 #pragma omp simd
@@ -443,7 +448,7 @@ XM_INLINE ptrdiff_t XN(softmax_tb)(const XT *restrict x, ptrdiff_t n_rows, ptrdi
                 }
             }
         }
-        if (y)
+        if (y && !tail_in_registers)
             XN(transpose_store)(et, nb, C, R, yb);
 
         /* rows with a NaN (the max ignores it: st is NaN) or an infinite max: scipy's values */
@@ -538,3 +543,5 @@ XENTC_ENTRY void XN(softmax_apply)(const XT *x, ptrdiff_t n, xentc_lse_state row
 {
     XN(softmax_apply_row)(x, n, XN(softmax_stats_of)(row_state), y, log_out);
 }
+
+#undef XM512_XT
