@@ -61,11 +61,9 @@ XM512_INLINE __m512d xm512_exp_core(__m512d r, __m512i n)
     return _mm512_fmadd_pd(scale, q, scale);
 }
 
-/* 2^(n / 16) exp(r) for |r| <= ln2 / 16 (a difference of two reduced arguments): as
-   xm512_exp_core with the Taylor polynomial to degree 8 (truncation 1.4e-18 relative), and
-   the table entries' rounding corrected (err = (2^(i/16) - tab_i) / tab_i): within about
-   0.6 ulp rather than 1.1, for the tails of cross-entropy losses near 0. */
-XM512_INLINE __m512d xm512_exp_core16(__m512d r, __m512i n)
+/* The relative rounding error of xm512_exp2_16's table entry for n: (2^(i/16) - tab_i) / tab_i
+   with i the low 4 bits of n. */
+XM512_INLINE __m512d xm512_exp2_16_err(__m512i n)
 {
     const __m512d err_lo = _mm512_setr_pd(
         0x0.0p+0, 0x1.79aa65d837b6dp-54, -0x1.01b15eaa59348p-55, 0x1.68efde3a8a894p-54,
@@ -75,6 +73,15 @@ XM512_INLINE __m512d xm512_exp_core16(__m512d r, __m512i n)
         -0x1.3b3efbf5e2228p-54, -0x1.b32dcb94da51dp-56, 0x1.db72fc1f0eab4p-55,
         0x1.1affc2b91ce27p-56, 0x1.c1a7792cb3387p-55, 0x1.36eae30af0cb3p-56,
         0x1.4a385a63d07a7p-56, -0x1.ff7128fd391f0p-55);
+    return _mm512_permutex2var_pd(err_lo, n, err_hi);
+}
+
+/* 2^(n / 16) exp(r) for |r| <= ln2 / 16 (a difference of two reduced arguments): as
+   xm512_exp_core with the Taylor polynomial to degree 8 (truncation 1.4e-18 relative), and
+   the table entries' rounding corrected: within about 0.6 ulp rather than 1.1, for the
+   tails of cross-entropy losses near 0. */
+XM512_INLINE __m512d xm512_exp_core16(__m512d r, __m512i n)
+{
     __m512d scale = xm512_exp2_16(n);
     __m512d g = _mm512_set1_pd(1.0 / 40320.0);
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(1.0 / 5040.0));
@@ -85,7 +92,7 @@ XM512_INLINE __m512d xm512_exp_core16(__m512d r, __m512i n)
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0.5));
     __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
     /* tab (1 + err) (1 + q) = tab (1 + (q + err (1 + q))), err (1 + q) ~ err */
-    q = _mm512_add_pd(q, _mm512_permutex2var_pd(err_lo, n, err_hi));
+    q = _mm512_add_pd(q, xm512_exp2_16_err(n));
     return _mm512_fmadd_pd(scale, q, scale);
 }
 
@@ -304,6 +311,24 @@ XM512_FUNC void xm512_exp_offset_f64(const double *x, ptrdiff_t n, double kdM, d
         __m512d v = _mm512_maskz_loadu_pd(k, x + j);
         _mm512_mask_storeu_pd(e + j, k, xm512_exp_offset(v, kiM, lo));
     }
+}
+
+/* xm512_exp_offset with the table entries' rounding corrected (as xm512_exp_core16): within
+   about 0.6 ulp, for softmax outputs. */
+XM512_INLINE __m512d xm512_exp_offset_acc(__m512d v, __m512i kiM, __m512d lo)
+{
+    __m512i idx;
+    __m512d r = xm512_reduce_offset(v, kiM, &idx);
+    __mmask8 keep = _mm512_cmp_pd_mask(v, lo, _CMP_NLT_UQ);          /* NaN kept */
+    __m512d scale = xm512_exp2_16(idx);
+    __m512d g = _mm512_set1_pd(0x1.6c14bc9df1556p-10);
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.111240ad89593p-7));
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.5555555922d3fp-5));
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.55555554877a7p-3));
+    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.fffffffffffb4p-2));
+    __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
+    q = _mm512_add_pd(q, xm512_exp2_16_err(idx));
+    return _mm512_maskz_fmadd_pd(keep, scale, q, scale);
 }
 
 /* The same for float data, to float accuracy (relative error 4e-11: the double sum of such
@@ -703,6 +728,83 @@ XM512_TB_ROWS(xm512_tb_rows_f64, double, 0, v[r] = _mm512_maskz_loadu_pd(kc, row
 XM512_TB_ROWS(xm512_tb_rows_f32, float, 1,
               v[r] = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(kc, row)),
               _mm256_mask_storeu_ps(row, kc, _mm512_cvtpd_ps(v[r])))
+
+/*
+ * Softmax of one row of n values with a finite max m, |m| <= XENTC_OFFSET_MAX (kdM = nM +
+ * XM_SHIFT its offset, as the chunk-flat exponentials): e = exp(x - s) with s = nM ln2 / 16
+ * (within ln2 / 32 of m: no overflow, and no difference x - m formed), y = scale e / sum(e);
+ * for float64 e is stored in y and the quotient corrected as the C loop (q + (e - q S) / S),
+ * for float32 e (to float accuracy) is recomputed in the last pass (a stored float e would
+ * add a rounding).  Where st is not NULL, also the row's statistics relative to m: *st = the
+ * sum of exp(x - m) over x != m, *cnt = the number of x == m.  Returns 0, y incomplete, if a
+ * term lies below exp(-708) relative to m and is not 0 (the C loop gives it as a subnormal).
+ */
+#define XM512_SOFTMAX_ROW(NAME, T, LOAD, EXP, STORE_E, LAST)                               \
+    XM512_FUNC int NAME(const T *x, ptrdiff_t n, double m, double kdM, T *y, double scale,  \
+                        double *st, double *cnt)                                            \
+    {                                                                                       \
+        const __m512d vm = _mm512_set1_pd(m), lo = _mm512_set1_pd(m - 708.0);               \
+        const __m512d ninf = _mm512_set1_pd(-XM_INF);                                       \
+        const __m512i kiM = _mm512_castpd_si512(_mm512_set1_pd(kdM));                       \
+        __m512d c = _mm512_setzero_pd();                                                    \
+        __mmask8 deep = 0;                                                                  \
+        xm_cascade tail;                     /* by blocks, as the C loop: O(log n) error */ \
+        xm_cascade_init(&tail);                                                             \
+        for (ptrdiff_t b0 = 0; b0 < n; b0 += XENTC_ROW_BLOCK) {                             \
+            const ptrdiff_t b1 = n - b0 < XENTC_ROW_BLOCK ? n : b0 + XENTC_ROW_BLOCK;       \
+            __m512d t[4];                       /* 32 partial sums, as the C loop's lanes */ \
+            for (int u = 0; u < 4; u++)                                                     \
+                t[u] = _mm512_setzero_pd();                                                 \
+            for (ptrdiff_t j0 = b0; j0 < b1; j0 += 32) {                                    \
+                for (int u = 0; u < 4; u++) {                                               \
+                    const ptrdiff_t j = j0 + 8 * u;                                         \
+                    const __mmask8 k = j < b1 ? xm512_lanes_left(j, b1) : 0;                \
+                    __m512d v = LOAD;                  /* lanes past n: -inf, e = 0 */      \
+                    __m512d e = EXP(v, kiM, lo);                 /* 0 below lo */           \
+                    deep |= _mm512_cmp_pd_mask(v, lo, _CMP_LT_OQ) &                         \
+                            _mm512_cmp_pd_mask(v, ninf, _CMP_NEQ_OQ);                       \
+                    STORE_E;                                                                \
+                    __mmask8 top = _mm512_cmp_pd_mask(v, vm, _CMP_EQ_OQ);                   \
+                    c = _mm512_mask_add_pd(c, top, c, _mm512_set1_pd(1.0));                 \
+                    t[u] = _mm512_mask_add_pd(t[u], (__mmask8)~top, t[u], e);               \
+                }                                                                           \
+            }                                                                               \
+            xm_cascade_add(&tail, _mm512_reduce_add_pd(_mm512_add_pd(                       \
+                _mm512_add_pd(t[0], t[1]), _mm512_add_pd(t[2], t[3]))));                    \
+        }                                                                                   \
+        if (deep)                                                                           \
+            return 0;                                                                       \
+        /* the maxima apart (each exp(m - s)): a sum of terms below them loses no digits */ \
+        const double em = _mm512_cvtsd_f64(EXP(vm, kiM, lo)), tl = xm_cascade_total(&tail);  \
+        const double nm = _mm512_reduce_add_pd(c), S = nm * em + tl, inv = 1.0 / S;         \
+        if (st) {                           /* exp(x - m) = exp(x - s) / exp(m - s) */      \
+            *st = tl / em;                                                                  \
+            *cnt = nm;                                                                      \
+        }                                                                                   \
+        const __m512d vS = _mm512_set1_pd(S), vinv = _mm512_set1_pd(inv);                   \
+        const __m512d vscale = _mm512_set1_pd(scale);                                       \
+        (void)vS;                                                                           \
+        for (ptrdiff_t j = 0; j < n; j += 8) {                                              \
+            const __mmask8 k = xm512_lanes_left(j, n);                                      \
+            LAST;                                                                           \
+        }                                                                                   \
+        return 1;                                                                           \
+    }
+
+XM512_SOFTMAX_ROW(xm512_softmax_row_f64, double,
+                  _mm512_mask_loadu_pd(ninf, k, x + j), xm512_exp_offset_acc,
+                  _mm512_mask_storeu_pd(y + j, k, e),
+                  __m512d e = _mm512_maskz_loadu_pd(k, y + j);
+                  __m512d q = _mm512_mul_pd(e, vinv);
+                  q = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, vS, e), vinv, q);
+                  _mm512_mask_storeu_pd(y + j, k, _mm512_mul_pd(q, vscale)))
+XM512_SOFTMAX_ROW(xm512_softmax_row_f32, float,
+                  _mm512_mask_cvtps_pd(ninf, k, _mm256_maskz_loadu_ps(k, x + j)),
+                  xm512_exp_offset_f32acc, (void)0,
+                  __m512d v = _mm512_mask_cvtps_pd(ninf, k, _mm256_maskz_loadu_ps(k, x + j));
+                  __m512d e = xm512_exp_offset_f32acc(v, kiM, lo);
+                  __m512d q = _mm512_mul_pd(_mm512_mul_pd(e, vinv), vscale);
+                  _mm256_mask_storeu_ps(y + j, k, _mm512_cvtpd_ps(q)))
 
 /*
  * log_softmax's output for nb contiguous rows of C values (C <= XENTC_FLAT_MAX):

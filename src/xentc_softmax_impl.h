@@ -157,6 +157,19 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
         XN(scale_row)(y, n, scale);
         return st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
     }
+#if XENTC_ISA_AVX512
+    if (__builtin_fabs(m) <= XENTC_OFFSET_MAX) {
+        double st, cnt;
+        if (XM512_XT(softmax_row)(x, n, m, XN(offset_of)(m).kd, y, scale, sm ? &st : NULL,
+                                  &cnt)) {
+            if (sm) {
+                xentc_lse_state s = {m, st, cnt};
+                xentc_put_stats(s, sm, sl);
+            }
+            return 0;
+        }
+    }
+#endif
     /* per block of XENTC_ROW_BLOCK elements: exponentials (stored in y for double data),
        the tail sum apart from the maxima; the block sums combined pairwise */
     xm_cascade tail;

@@ -130,10 +130,10 @@ class TestAgainstScipy:
         assert r[1] > 0 and r[1] == np.exp(-740.0)
         assert xentc.softmax(np.array([0.0, -746.0]))[1] == 0.0
 
-    @pytest.mark.parametrize("C", [3, 10, 48])
-    def test_softmax_tiny_outputs_of_short_rows(self, cpu_level, C, rng):
-        # the short-row kernels flush terms below exp(-708) in their sums, 8 rows at a time;
-        # an output there must still be the subnormal, here in a block of ordinary rows
+    @pytest.mark.parametrize("C", [3, 10, 48, 100, 1000])
+    def test_softmax_tiny_outputs_in_many_rows(self, cpu_level, C, rng):
+        # the vectorised kernels flush terms below exp(-708) in their sums (8 rows at a time
+        # for short rows); an output there must still be the subnormal, among ordinary rows
         x = rng.normal(size=(203, C))
         x[100] = -50.0
         x[100, 0], x[100, 1] = 0.0, -740.0
