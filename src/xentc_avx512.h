@@ -47,18 +47,23 @@ XM512_INLINE __m512d xm512_exp2_16(__m512i n)
     return _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(tab), k52));
 }
 
-/* 2^(n / 16) exp(r) for |r| <= ln2 / 32 and integer lanes n (only their low 16 bits are
-   read: the scale's exponent field wraps modulo 2^12), the result normal. */
-XM512_INLINE __m512d xm512_exp_core(__m512d r, __m512i n)
+/* exp(r) - 1 = r + r^2 g(r) for |r| <= ln2 / 32 (g fitted: see the top of the file). */
+XM512_INLINE __m512d xm512_expm1_32(__m512d r)
 {
-    __m512d scale = xm512_exp2_16(n);
     __m512d g = _mm512_set1_pd(0x1.6c14bc9df1556p-10);
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.111240ad89593p-7));
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.5555555922d3fp-5));
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.55555554877a7p-3));
     g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.fffffffffffb4p-2));
-    __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
-    return _mm512_fmadd_pd(scale, q, scale);
+    return _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
+}
+
+/* 2^(n / 16) exp(r) for |r| <= ln2 / 32 and integer lanes n (only their low 16 bits are
+   read: the scale's exponent field wraps modulo 2^12), the result normal. */
+XM512_INLINE __m512d xm512_exp_core(__m512d r, __m512i n)
+{
+    __m512d scale = xm512_exp2_16(n);
+    return _mm512_fmadd_pd(scale, xm512_expm1_32(r), scale);
 }
 
 /* The relative rounding error of xm512_exp2_16's table entry for n: (2^(i/16) - tab_i) / tab_i
@@ -321,13 +326,7 @@ XM512_INLINE __m512d xm512_exp_offset_acc(__m512d v, __m512i kiM, __m512d lo)
     __m512d r = xm512_reduce_offset(v, kiM, &idx);
     __mmask8 keep = _mm512_cmp_pd_mask(v, lo, _CMP_NLT_UQ);          /* NaN kept */
     __m512d scale = xm512_exp2_16(idx);
-    __m512d g = _mm512_set1_pd(0x1.6c14bc9df1556p-10);
-    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.111240ad89593p-7));
-    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.5555555922d3fp-5));
-    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.55555554877a7p-3));
-    g = _mm512_fmadd_pd(g, r, _mm512_set1_pd(0x1.fffffffffffb4p-2));
-    __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), g, r);
-    q = _mm512_add_pd(q, xm512_exp2_16_err(idx));
+    __m512d q = _mm512_add_pd(xm512_expm1_32(r), xm512_exp2_16_err(idx));
     return _mm512_maskz_fmadd_pd(keep, scale, q, scale);
 }
 
