@@ -162,11 +162,11 @@ ctypedef fused floating:
     float
     double
 
-# Work per task (elements) and below which a call stays on one thread.
 ctypedef fused class_code:
     int32_t
     int64_t
 
+# Work per task (elements) and below which a call stays on one thread.
 cdef Py_ssize_t TASK_ELEMENTS = 1 << 15
 cdef Py_ssize_t PARALLEL_MIN_ELEMENTS = 1 << 16
 

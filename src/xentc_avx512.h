@@ -731,16 +731,18 @@ XM512_TB_ROWS(xm512_tb_rows_f32, float, 1,
 /*
  * Softmax of one row of n values with a finite max m, |m| <= XENTC_OFFSET_MAX (kdM = nM +
  * XM_SHIFT its offset, as the chunk-flat exponentials): e = exp(x - s) with s = nM ln2 / 16
- * (within ln2 / 32 of m: no overflow, and no difference x - m formed), y = scale e / sum(e);
- * for float64 e is stored in y and the quotient corrected as the C loop (q + (e - q S) / S),
- * for float32 e (to float accuracy) is recomputed in the last pass (a stored float e would
- * add a rounding).  Where st is not NULL, also the row's statistics relative to m: *st = the
- * sum of exp(x - m) over x != m, *cnt = the number of x == m.  Returns 0, y incomplete, if a
- * term lies below exp(-708) relative to m and is not 0 (the C loop gives it as a subnormal).
+ * (within ln2 / 32 of m: no overflow, and no difference x - m formed), y = scale e / sum(e),
+ * for float64 the quotient corrected as the C loop (q + (e - q S) / S).  e is kept in eb
+ * (n doubles, 64-byte aligned) where eb is not NULL; otherwise float64 keeps it in y and
+ * float32 recomputes it in the last pass (a stored float e would add a rounding).  Where st
+ * is not NULL, also
+ * the row's statistics relative to m: *st = the sum of exp(x - m) over x != m, *cnt = the
+ * number of x == m.  Returns 0, y incomplete, if a term lies below exp(-708) relative to m
+ * and is not 0 (the C loop gives it as a subnormal).
  */
-#define XM512_SOFTMAX_ROW(NAME, T, LOAD, EXP, STORE_E, LAST)                               \
-    XM512_FUNC int NAME(const T *x, ptrdiff_t n, double m, double kdM, T *y, double scale,  \
-                        double *st, double *cnt)                                            \
+#define XM512_SOFTMAX_ROW(NAME, T, F32ACC, LOAD, EXP, STORE_E, E_AGAIN, STORE)              \
+    XM512_FUNC int NAME(const T *x, ptrdiff_t n, double m, double kdM, T *y, double *eb,   \
+                        double scale, double *st, double *cnt)                              \
     {                                                                                       \
         const __m512d vm = _mm512_set1_pd(m), lo = _mm512_set1_pd(m - 708.0);               \
         const __m512d ninf = _mm512_set1_pd(-XM_INF);                                       \
@@ -762,7 +764,10 @@ XM512_TB_ROWS(xm512_tb_rows_f32, float, 1,
                     __m512d e = EXP(v, kiM, lo);                 /* 0 below lo */           \
                     deep |= _mm512_cmp_pd_mask(v, lo, _CMP_LT_OQ) &                         \
                             _mm512_cmp_pd_mask(v, ninf, _CMP_NEQ_OQ);                       \
-                    STORE_E;                                                                \
+                    if (eb)                                                                 \
+                        _mm512_mask_store_pd(eb + j, k, e);                                 \
+                    else                                                                    \
+                        STORE_E;                                                            \
                     __mmask8 top = _mm512_cmp_pd_mask(v, vm, _CMP_EQ_OQ);                   \
                     c = _mm512_mask_add_pd(c, top, c, _mm512_set1_pd(1.0));                 \
                     t[u] = _mm512_mask_add_pd(t[u], (__mmask8)~top, t[u], e);               \
@@ -782,27 +787,27 @@ XM512_TB_ROWS(xm512_tb_rows_f32, float, 1,
         }                                                                                   \
         const __m512d vS = _mm512_set1_pd(S), vinv = _mm512_set1_pd(inv);                   \
         const __m512d vscale = _mm512_set1_pd(scale);                                       \
-        (void)vS;                                                                           \
         for (ptrdiff_t j = 0; j < n; j += 8) {                                              \
             const __mmask8 k = xm512_lanes_left(j, n);                                      \
-            LAST;                                                                           \
+            __m512d e = eb ? _mm512_maskz_loadu_pd(k, eb + j) : E_AGAIN;                    \
+            __m512d q = _mm512_mul_pd(e, vinv);                                             \
+            if (!F32ACC)                                                                    \
+                q = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, vS, e), vinv, q);                   \
+            q = _mm512_mul_pd(q, vscale);                                                   \
+            STORE;                                                                          \
         }                                                                                   \
         return 1;                                                                           \
     }
 
-XM512_SOFTMAX_ROW(xm512_softmax_row_f64, double,
+XM512_SOFTMAX_ROW(xm512_softmax_row_f64, double, 0,
                   _mm512_mask_loadu_pd(ninf, k, x + j), xm512_exp_offset_acc,
-                  _mm512_mask_storeu_pd(y + j, k, e),
-                  __m512d e = _mm512_maskz_loadu_pd(k, y + j);
-                  __m512d q = _mm512_mul_pd(e, vinv);
-                  q = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, vS, e), vinv, q);
-                  _mm512_mask_storeu_pd(y + j, k, _mm512_mul_pd(q, vscale)))
-XM512_SOFTMAX_ROW(xm512_softmax_row_f32, float,
+                  _mm512_mask_storeu_pd(y + j, k, e), _mm512_maskz_loadu_pd(k, y + j),
+                  _mm512_mask_storeu_pd(y + j, k, q))
+XM512_SOFTMAX_ROW(xm512_softmax_row_f32, float, 1,
                   _mm512_mask_cvtps_pd(ninf, k, _mm256_maskz_loadu_ps(k, x + j)),
                   xm512_exp_offset_f32acc, (void)0,
-                  __m512d v = _mm512_mask_cvtps_pd(ninf, k, _mm256_maskz_loadu_ps(k, x + j));
-                  __m512d e = xm512_exp_offset_f32acc(v, kiM, lo);
-                  __m512d q = _mm512_mul_pd(_mm512_mul_pd(e, vinv), vscale);
+                  xm512_exp_offset_f32acc(
+                      _mm512_mask_cvtps_pd(ninf, k, _mm256_maskz_loadu_ps(k, x + j)), kiM, lo),
                   _mm256_mask_storeu_ps(y + j, k, _mm512_cvtpd_ps(q)))
 
 /*

@@ -141,11 +141,13 @@ XM_INLINE void XN(scale_row)(XT *restrict y, ptrdiff_t n, double r)
  * the row max m, then e = exp(x - m) (exact shift) written to y while summing S = sum(e)
  * (XN(sum_exp_below)), then y = e / S, formed as q = e * (1/S) plus one Newton correction
  * (q + (e - q S) / S, two FMAs) so that it is e / S to half an ulp.  Float data recompute
- * the exponential in the last pass instead of storing it.  For rows whose max is
- * not finite the statistics path writes scipy's values; returns 1 for the rows NumPy warns on.
+ * the exponential in the last pass instead of storing it; the AVX-512 path keeps e in eb
+ * (n doubles, 64-byte aligned) where it is not NULL (xm512_softmax_row_f64).  For
+ * rows whose max is not finite the statistics path writes scipy's values; returns 1 for the
+ * rows NumPy warns on.
  */
 XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restrict y,
-                                     double *sm, double *sl, double scale)
+                                     double *eb, double *sm, double *sl, double scale)
 {
     const double m = XN(row_max)(x, n);
     if (!(__builtin_fabs(m) < XM_INF)) {
@@ -160,8 +162,8 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
 #if XENTC_ISA_AVX512
     if (__builtin_fabs(m) <= XENTC_OFFSET_MAX) {
         double st, cnt;
-        if (XM512_XT(softmax_row)(x, n, m, XN(offset_of)(m).kd, y, scale, sm ? &st : NULL,
-                                  &cnt)) {
+        if (XM512_XT(softmax_row)(x, n, m, XN(offset_of)(m).kd, y, eb, scale,
+                                  sm ? &st : NULL, &cnt)) {
             if (sm) {
                 xentc_lse_state s = {m, st, cnt};
                 xentc_put_stats(s, sm, sl);
@@ -169,6 +171,8 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
             return 0;
         }
     }
+#else
+    (void)eb;
 #endif
     /* per block of XENTC_ROW_BLOCK elements: exponentials (stored in y for double data),
        the tail sum apart from the maxima; the block sums combined pairwise */
@@ -530,12 +534,27 @@ XENTC_ENTRY ptrdiff_t XN(softmax_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_r
     }
     if (n_cols >= 3 && n_cols <= XENTC_FLAT_MAX && ldx == n_cols && (!y || ldy == n_cols))
         return XN(softmax_tb)(x, n_rows, n_cols, y, log_out, sm, sl, rs);
+    /* AVX-512 softmax of float rows: the exponentials kept in double, on the stack or the
+       heap, rather than computed twice.  (For double rows y holds them: a separate buffer
+       measured slower, three rows' worth of cache instead of two.) */
+    double *eb = NULL;
+    void *eb_heap = NULL;
+#if XENTC_ISA_AVX512 && XT_IS_F32
+    double eb_stack[XENTC_TWO_PASS_MAX] __attribute__((aligned(64)));
+    if (y && !log_out) {
+        if (n_cols <= XENTC_TWO_PASS_MAX)
+            eb = eb_stack;
+        else if ((eb_heap = malloc((size_t)n_cols * sizeof(double) + 64)) != NULL)
+            eb = (double *)(((uintptr_t)eb_heap + 63) & ~(uintptr_t)63);
+    }
+#endif
     ptrdiff_t n_invalid = 0;
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         const XT *row = x + i * ldx;
         double *rm = sm ? sm + i : NULL, *rl = sm ? sl + i : NULL;
         if (y && !log_out) {
-            n_invalid += XN(softmax_row)(row, n_cols, y + i * ldy, rm, rl, rs ? rs[i] : 1.0);
+            n_invalid += XN(softmax_row)(row, n_cols, y + i * ldy, eb, rm, rl,
+                                         rs ? rs[i] : 1.0);
             continue;
         }
         xentc_lse_state s = XN(lse_row_state)(row, n_cols);
@@ -547,6 +566,7 @@ XENTC_ENTRY ptrdiff_t XN(softmax_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_r
         n_invalid += st.kind == XENTC_ROW_POSINF || st.kind == XENTC_ROW_NEGINF;
         XN(softmax_apply_row)(row, n_cols, st, y + i * ldy, log_out);
     }
+    free(eb_heap);
     return n_invalid;
 }
 
