@@ -37,9 +37,10 @@ array) with ``labels=`` all the classes, against ``sklearn.metrics.log_loss`` on
 arguments (checked to agree first: rtol 1e-12 for float64, 1e-6 for float32); besides the
 time, the peak memory the call allocates (``tracemalloc``, which sees NumPy's allocations)
 is measured once for xentc (2 threads) and scikit-learn; floor = reading the probabilities.
-For softmax / log_softmax, ``xentc thr=K out`` rows time the same call writing into a
-preallocated array (``out=``): a fresh N x C result costs the OS page zeroing on top of the
-kernel (about 3x the read floor at 100000x1000), which every allocating peer pays too.
+For softmax / log_softmax and cross_entropy_and_grad, ``xentc thr=K out`` rows time the same
+call writing into a preallocated array (``out=``, ``grad_out=``): a fresh N x C result costs
+the OS page zeroing on top of the kernel (about 3x the read floor at 100000x1000), which
+every allocating peer pays too (scikit-learn's loss is given its ``gradient_out``).
 NumPy's BLAS is pinned to one thread (no benchmarked function uses BLAS): by
 ``OPENBLAS_NUM_THREADS=1`` where NumPy is not imported yet (``benchmarks/run.py``), else with
 threadpoolctl when it is installed.
@@ -315,11 +316,15 @@ def peer_impls(name, torch_threads, notes):
 
 
 def out_impl(name, n_threads):
-    """xentc writing into a preallocated output (softmax / log_softmax ``out=``)."""
+    """xentc writing into a preallocated output (softmax / log_softmax ``out=``, the
+    gradient's ``grad_out=``)."""
     def prepare(inputs):
-        x = inputs[0]
-        out, func = np.empty_like(x), common.xentc_func(name, n_threads)
-        return lambda: func(x, out=out)
+        out = np.empty_like(inputs[0])
+        if name in common.SPECIAL_FUNCTIONS:
+            func = common.xentc_func(name, n_threads)
+            return lambda: func(inputs[0], out=out)
+        func = getattr(xentc, name)
+        return lambda: func(*inputs, grad_out=out, n_threads=n_threads)
 
     return Impl(f"xentc thr={n_threads} out", n_threads, prepare)
 

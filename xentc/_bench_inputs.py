@@ -22,7 +22,8 @@ LOSS_FUNCTIONS = ("cross_entropy", "cross_entropy_and_grad")
 BINARY_FUNCTIONS = ("binary_cross_entropy_with_logits",)
 METRIC_FUNCTIONS = ("log_loss", "log_loss_w", "log_loss_str")
 FUNCTIONS = SPECIAL_FUNCTIONS + LOSS_FUNCTIONS + BINARY_FUNCTIONS + METRIC_FUNCTIONS
-OUT_FUNCTIONS = ("softmax", "log_softmax")  # those with an out= keyword
+# those that can write into a preallocated array: out= / grad_out=
+OUT_FUNCTIONS = ("softmax", "log_softmax", "cross_entropy_and_grad")
 SEED = 42
 SCALE = 3.0
 

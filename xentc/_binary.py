@@ -7,7 +7,8 @@ import numpy as np
 
 from . import _core
 from ._threads import effective_n_threads
-from ._validation import as_real_array, check_reduction, compute_dtype, shaped_result
+from ._validation import (as_real_array, check_grad_out, check_reduction, compute_dtype,
+                          shaped_result, writes_directly)
 
 __all__ = [
     "binary_cross_entropy",
@@ -66,11 +67,16 @@ class _Problem:
         self.w = _broadcast_operand(weight, "weight", x.shape, self.compute)
         self.pw = _broadcast_operand(pos_weight, "pos_weight", x.shape, self.compute)
 
-    def run(self, mode, reduction, want_loss, want_grad, lo=0.0, hi=0.0):
-        """(loss, grad, bad_input, bad_target) as the public functions return them."""
+    def run(self, mode, reduction, want_loss, want_grad, lo=0.0, hi=0.0, grad_out=None):
+        """(loss, grad, bad_input, bad_target) as the public functions return them; the
+        gradient written into grad_out (validated) if it is given."""
         store = want_loss and reduction == "none"
         loss = np.empty(self.n, dtype=self.compute) if store else None
-        grad = np.empty(self.n, dtype=self.compute) if want_grad else None
+        direct = writes_directly(grad_out, self.compute)
+        if direct:
+            grad = grad_out.reshape(-1)
+        else:
+            grad = np.empty(self.n, dtype=self.compute) if want_grad else None
         total, bad_x, bad_t = 0.0, 0, 0
         if self.n:
             gscale = 1.0 / self.n if reduction == "mean" else 1.0
@@ -83,7 +89,13 @@ class _Problem:
             out = self.result.type(total / self.n if self.n else np.nan)
         else:
             out = self.result.type(total)
-        grad = shaped_result(grad, self.shape, self.result) if want_grad else None
+        if direct:
+            grad = grad_out
+        elif want_grad:
+            grad = shaped_result(grad, self.shape, self.result)
+            if grad_out is not None:
+                np.copyto(grad_out, grad)
+                grad = grad_out
         return out, grad, bad_x, bad_t
 
 
@@ -105,7 +117,8 @@ def _clip_bounds(eps, x_dtype):
     return float(bound.type(eps)), float(bound.type(1.0 - float(eps)))
 
 
-def _bce(input, target, weight, reduction, eps, n_threads, want_loss, want_grad):
+def _bce(input, target, weight, reduction, eps, n_threads, want_loss, want_grad,
+         grad_out=None):
     x, t = _torch_operands(input, target, reduction)
     if eps is None:
         mode, lo, hi = _core.BIN_PROB, 0.0, 0.0
@@ -113,7 +126,10 @@ def _bce(input, target, weight, reduction, eps, n_threads, want_loss, want_grad)
         mode = _core.BIN_PROB_EPS
         lo, hi = _clip_bounds(eps, x.dtype)
     problem = _Problem(x, t, weight, None, n_threads)
-    loss, grad, bad_x, bad_t = problem.run(mode, reduction, want_loss, want_grad, lo, hi)
+    if want_grad:
+        grad_out = check_grad_out(grad_out, x.shape, problem.result, x, t, weight)
+    loss, grad, bad_x, bad_t = problem.run(mode, reduction, want_loss, want_grad, lo, hi,
+                                           grad_out)
     if bad_x:
         raise ValueError("all elements of input should be between 0 and 1")
     if bad_t:
@@ -121,10 +137,14 @@ def _bce(input, target, weight, reduction, eps, n_threads, want_loss, want_grad)
     return loss, grad
 
 
-def _bce_logits(input, target, weight, reduction, pos_weight, n_threads, want_loss, want_grad):
+def _bce_logits(input, target, weight, reduction, pos_weight, n_threads, want_loss, want_grad,
+                grad_out=None):
     x, t = _torch_operands(input, target, reduction)
     problem = _Problem(x, t, weight, pos_weight, n_threads)
-    loss, grad, _, _ = problem.run(_core.BIN_LOGITS, reduction, want_loss, want_grad)
+    if want_grad:
+        grad_out = check_grad_out(grad_out, x.shape, problem.result, x, t, weight, pos_weight)
+    loss, grad, _, _ = problem.run(_core.BIN_LOGITS, reduction, want_loss, want_grad,
+                                   grad_out=grad_out)
     return loss, grad
 
 
@@ -194,7 +214,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean", *, eps=No
 
 
 def binary_cross_entropy_grad(input, target, weight=None, reduction="mean", *, eps=None,
-                              n_threads=None):
+                              grad_out=None, n_threads=None):
     r"""Gradient of :func:`binary_cross_entropy` with respect to `input`.
 
     ``w (p - t) / max(p (1 - p), 1e-12)`` with PyTorch's floor (1e-12 as a float32) for
@@ -207,6 +227,9 @@ def binary_cross_entropy_grad(input, target, weight=None, reduction="mean", *, e
     ----------
     input, target, weight, reduction, eps, n_threads
         As for :func:`binary_cross_entropy`.
+    grad_out : ndarray, optional
+        An array of `input`'s shape and result dtype, sharing no memory with the inputs,
+        that receives the gradient (and is returned); saves allocating one per call.
 
     Returns
     -------
@@ -220,17 +243,20 @@ def binary_cross_entropy_grad(input, target, weight=None, reduction="mean", *, e
     >>> xentc.binary_cross_entropy_grad([0.3, 0.9, 0.0], [1.0, 0.2, 1.0], reduction="none")
     array([-3.33333333e+00,  7.77777778e+00, -1.00000000e+12])
     """
-    return _bce(input, target, weight, reduction, eps, n_threads, False, True)[1]
+    return _bce(input, target, weight, reduction, eps, n_threads, False, True, grad_out)[1]
 
 
 def binary_cross_entropy_and_grad(input, target, weight=None, reduction="mean", *, eps=None,
-                                  n_threads=None):
+                                  grad_out=None, n_threads=None):
     r""":func:`binary_cross_entropy` and :func:`binary_cross_entropy_grad` from one pass.
 
     Parameters
     ----------
     input, target, weight, reduction, eps, n_threads
         As for :func:`binary_cross_entropy`.
+    grad_out : ndarray, optional
+        An array of `input`'s shape and result dtype, sharing no memory with the inputs,
+        that receives the gradient (and is returned); saves allocating one per call.
 
     Returns
     -------
@@ -244,7 +270,7 @@ def binary_cross_entropy_and_grad(input, target, weight=None, reduction="mean", 
     >>> loss, grad
     (np.float64(1.0397207708399179), array([-2.,  1.]))
     """
-    return _bce(input, target, weight, reduction, eps, n_threads, True, True)
+    return _bce(input, target, weight, reduction, eps, n_threads, True, True, grad_out)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
@@ -302,7 +328,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 
 
 def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction="mean",
-                                          pos_weight=None, *, n_threads=None):
+                                          pos_weight=None, *, grad_out=None, n_threads=None):
     r"""Gradient of :func:`binary_cross_entropy_with_logits` with respect to `input`.
 
     ``w [(1 + (pw - 1) t) sigma(x) - pw t]``, computed as
@@ -313,6 +339,9 @@ def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction=
     ----------
     input, target, weight, reduction, pos_weight, n_threads
         As for :func:`binary_cross_entropy_with_logits`.
+    grad_out : ndarray, optional
+        An array of `input`'s shape and result dtype, sharing no memory with the inputs,
+        that receives the gradient (and is returned); saves allocating one per call.
 
     Returns
     -------
@@ -326,17 +355,22 @@ def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction=
     ...                                             reduction="none", pos_weight=2.0)
     array([-0.23840584,  0.26894142,  0.05      ])
     """
-    return _bce_logits(input, target, weight, reduction, pos_weight, n_threads, False, True)[1]
+    return _bce_logits(input, target, weight, reduction, pos_weight, n_threads, False, True,
+                       grad_out)[1]
 
 
 def binary_cross_entropy_with_logits_and_grad(input, target, weight=None, reduction="mean",
-                                              pos_weight=None, *, n_threads=None):
+                                              pos_weight=None, *, grad_out=None,
+                                              n_threads=None):
     r""":func:`binary_cross_entropy_with_logits` and its gradient from one pass.
 
     Parameters
     ----------
     input, target, weight, reduction, pos_weight, n_threads
         As for :func:`binary_cross_entropy_with_logits`.
+    grad_out : ndarray, optional
+        An array of `input`'s shape and result dtype, sharing no memory with the inputs,
+        that receives the gradient (and is returned); saves allocating one per call.
 
     Returns
     -------
@@ -350,7 +384,8 @@ def binary_cross_entropy_with_logits_and_grad(input, target, weight=None, reduct
     >>> loss, grad
     (np.float64(0.6931471805599453), array([-0.25,  0.25]))
     """
-    return _bce_logits(input, target, weight, reduction, pos_weight, n_threads, True, True)
+    return _bce_logits(input, target, weight, reduction, pos_weight, n_threads, True, True,
+                       grad_out)
 
 
 def _tf_logits(labels, logits, pos_weight, n_threads):

@@ -15,8 +15,8 @@ import numpy as np
 
 from . import _core
 from ._threads import effective_n_threads
-from ._validation import (as_real_array, check_reduction, compute_dtype, rows_view,
-                          shaped_result)
+from ._validation import (as_real_array, check_grad_out, check_reduction, compute_dtype,
+                          rows_view, shaped_result, writes_directly)
 
 __all__ = [
     "cross_entropy",
@@ -174,7 +174,7 @@ def _grad_like_input(g2, moved_shape, class_axis, result_dtype):
 
 
 def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing,
-                   n_threads, want_loss, want_grad):
+                   n_threads, want_loss, want_grad, grad_out=None):
     x = as_real_array(input, "input")
     t = np.asarray(target)
     check_reduction(reduction)
@@ -217,8 +217,13 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
     else:
         gscale = 1.0
     loss_rows = np.empty(n_rows if (want_loss and reduction == "none") else 0, dtype=compute)
-    grad = np.empty((n_rows, n_classes) if want_grad else (0, max(n_classes, 1)),
-                    dtype=compute)
+    grad_out = check_grad_out(grad_out, x.shape, result, x, t, w) if want_grad else None
+    direct = x.ndim <= 2 and writes_directly(grad_out, compute)
+    if direct:
+        grad = grad_out.reshape(n_rows, n_classes)
+    else:
+        grad = np.empty((n_rows, n_classes) if want_grad else (0, max(n_classes, 1)),
+                        dtype=compute)
 
     if n_classes == 0:
         # only reachable with probability targets (every index would be out of bounds) or
@@ -243,7 +248,10 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
             loss = _scalar(value, result)
     if not want_grad:
         return loss
-    g = _grad_like_input(grad, moved_shape, class_axis, result)
+    g = grad_out if direct else _grad_like_input(grad, moved_shape, class_axis, result)
+    if grad_out is not None and not direct:
+        np.copyto(grad_out, g)
+        g = grad_out
     return (loss, g) if want_loss else g
 
 
@@ -324,12 +332,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 
 def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction="mean",
-                       label_smoothing=0.0, *, n_threads=None):
+                       label_smoothing=0.0, *, grad_out=None, n_threads=None):
     """Gradient of :func:`cross_entropy` with respect to ``input`` (same arguments).
 
     Returns an array of the input's shape and dtype.  With ``reduction="none"`` row ``i`` is
     the gradient of loss ``i`` (rows are independent).  The closed forms are exact, including
-    for probability targets that do not sum to 1.
+    for probability targets that do not sum to 1.  ``grad_out`` (not in PyTorch, like
+    scikit-learn's ``gradient_out``): an array of that shape and dtype, sharing no memory
+    with the inputs, to write the gradient into and return; in a training loop it saves
+    allocating (and the OS zeroing) a fresh array per call.
 
     Examples
     --------
@@ -340,14 +351,15 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
            [-0.33475904,  0.24472847,  0.09003057]])
     """
     return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing,
-                          n_threads, False, True)
+                          n_threads, False, True, grad_out)
 
 
 def cross_entropy_and_grad(input, target, weight=None, ignore_index=-100, reduction="mean",
-                           label_smoothing=0.0, *, n_threads=None):
+                           label_smoothing=0.0, *, grad_out=None, n_threads=None):
     """:func:`cross_entropy` and its gradient together, from one pass over the data.
 
-    Returns ``(loss, grad)``; see :func:`cross_entropy` and :func:`cross_entropy_grad`.
+    Returns ``(loss, grad)``; see :func:`cross_entropy` and :func:`cross_entropy_grad`
+    (also for ``grad_out``).
 
     Examples
     --------
@@ -357,7 +369,7 @@ def cross_entropy_and_grad(input, target, weight=None, ignore_index=-100, reduct
     (0.6931471805599453, array([[ 0.5, -0.5]]))
     """
     return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing,
-                          n_threads, True, True)
+                          n_threads, True, True, grad_out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,7 +377,7 @@ def cross_entropy_and_grad(input, target, weight=None, ignore_index=-100, reduct
 # --------------------------------------------------------------------------------------------
 
 def _nll_loss(input, target, weight, ignore_index, reduction, n_threads, want_loss,
-              want_grad):
+              want_grad, grad_out=None):
     x = as_real_array(input, "input")
     check_reduction(reduction)
     ignore_index = _check_ignore_index(ignore_index)
@@ -380,6 +392,7 @@ def _nll_loss(input, target, weight, ignore_index, reduction, n_threads, want_lo
     n_classes = x.shape[class_axis]
     w = _class_weights(weight, n_classes)
     compute, result = compute_dtype(x.dtype)
+    grad_out = check_grad_out(grad_out, x.shape, result, x, y, w) if want_grad else None
     y, ignore, denominator = _index_targets(y, ignore_index, n_classes, w, 1)
     # gather from a view with the class axis last: no copy of the input, whatever its layout
     xm = np.moveaxis(x, class_axis, -1)
@@ -404,10 +417,17 @@ def _nll_loss(input, target, weight, ignore_index, reduction, n_threads, want_lo
     if not want_grad:
         return loss
     scale = _divide(1.0, denominator) if reduction == "mean" else 1.0
-    gm = np.zeros(xm.shape, dtype=compute)
     with np.errstate(invalid="ignore"):
-        gm[at] = -(wy * scale)
-    g = _grad_like_input(gm, xm.shape, class_axis, result)
+        picked_grad = (-(wy * scale)).astype(compute)
+    if grad_out is None:
+        gm = np.zeros(xm.shape, dtype=compute)
+        gm[at] = picked_grad
+        g = _grad_like_input(gm, xm.shape, class_axis, result)
+    else:
+        g = grad_out
+        gm = np.moveaxis(g, class_axis, -1)
+        gm[...] = 0
+        gm[at] = picked_grad
     return (loss, g) if want_loss else g
 
 
@@ -429,8 +449,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", *,
 
 
 def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean", *,
-                  n_threads=None):
-    """Gradient of :func:`nll_loss` with respect to ``input`` (same arguments).
+                  grad_out=None, n_threads=None):
+    """Gradient of :func:`nll_loss` with respect to ``input`` (same arguments; ``grad_out``
+    as for :func:`cross_entropy_grad`).
 
     Examples
     --------
@@ -439,12 +460,14 @@ def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean
     array([[-0.5,  0. ,  0. ],
            [ 0. ,  0. , -0.5]])
     """
-    return _nll_loss(input, target, weight, ignore_index, reduction, n_threads, False, True)
+    return _nll_loss(input, target, weight, ignore_index, reduction, n_threads, False, True,
+                     grad_out)
 
 
 def nll_loss_and_grad(input, target, weight=None, ignore_index=-100, reduction="mean", *,
-                      n_threads=None):
-    """:func:`nll_loss` and its gradient together; returns ``(loss, grad)``.
+                      grad_out=None, n_threads=None):
+    """:func:`nll_loss` and its gradient together; returns ``(loss, grad)`` (``grad_out`` as
+    for :func:`cross_entropy_grad`).
 
     Examples
     --------
@@ -453,7 +476,8 @@ def nll_loss_and_grad(input, target, weight=None, ignore_index=-100, reduction="
     >>> float(loss), grad
     (1.0, array([[-1.,  0.]]))
     """
-    return _nll_loss(input, target, weight, ignore_index, reduction, n_threads, True, True)
+    return _nll_loss(input, target, weight, ignore_index, reduction, n_threads, True, True,
+                     grad_out)
 
 
 # --------------------------------------------------------------------------------------------

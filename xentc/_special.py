@@ -6,6 +6,7 @@ from . import _core
 from ._threads import effective_n_threads
 from ._validation import (
     as_real_array,
+    check_out,
     compute_dtype,
     normalize_axes,
     restore_reduced,
@@ -122,18 +123,6 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, n_thre
     return out, sgn
 
 
-def _check_out(out, shape, dtype):
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
-    if out.shape != shape:
-        raise ValueError(f"out has shape {out.shape}, expected {shape}")
-    if out.dtype != dtype:
-        raise TypeError(f"out has dtype {out.dtype}, expected {dtype} (the result dtype)")
-    if not out.flags.writeable:
-        raise ValueError("out is read-only")
-    return out
-
-
 def _softmax_impl(x, axis, out, n_threads, log_out):
     nt = effective_n_threads(n_threads)
     x = as_real_array(x, "x")
@@ -144,7 +133,7 @@ def _softmax_impl(x, axis, out, n_threads, log_out):
         # as np.max (scipy's first step): reducing over an empty axis has no identity
         raise ValueError("zero-size array to reduction operation maximum which has no identity")
     if out is not None:
-        out = _check_out(out, x.shape, result)
+        out = check_out(out, x.shape, result)
 
     x2, moved_shape, perm = rows_view(x, axes, compute)
     # write straight into out when it has the kernel's layout (the reduced axes last, C order);

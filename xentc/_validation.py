@@ -129,3 +129,34 @@ def scalar_if_0d(arr):
 def shaped_result(flat, shape, dtype):
     """``flat`` reshaped to ``shape`` in ``dtype``, through :func:`scalar_if_0d`."""
     return scalar_if_0d(flat.reshape(shape).astype(dtype, copy=False))
+
+
+def check_out(out, shape, dtype, name="out"):
+    """A caller's output array: an ndarray of exactly ``shape`` and ``dtype``, writeable."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"{name} has shape {out.shape}, expected {shape}")
+    if out.dtype != dtype:
+        raise TypeError(f"{name} has dtype {out.dtype}, expected {dtype} (the result dtype)")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} is read-only")
+    return out
+
+
+def check_grad_out(grad_out, shape, dtype, *operands):
+    """``grad_out`` of the ``_grad`` / ``_and_grad`` losses (None: allocate): as
+    :func:`check_out`, and sharing no memory with the operands (the kernels read the input
+    after writing parts of the gradient)."""
+    if grad_out is None:
+        return None
+    check_out(grad_out, shape, dtype, "grad_out")
+    for a in operands:
+        if isinstance(a, np.ndarray) and np.may_share_memory(grad_out, a):
+            raise ValueError("grad_out must not share memory with the inputs")
+    return grad_out
+
+
+def writes_directly(out, dtype):
+    """Whether a kernel can write its C-ordered result of ``dtype`` straight into ``out``."""
+    return out is not None and out.dtype == dtype and out.flags.c_contiguous
