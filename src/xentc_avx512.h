@@ -735,10 +735,9 @@ XM512_TB_ROWS(xm512_tb_rows_f32, float, 1,
  * for float64 the quotient corrected as the C loop (q + (e - q S) / S).  e is kept in eb
  * (n doubles, 64-byte aligned) where eb is not NULL; otherwise float64 keeps it in y and
  * float32 recomputes it in the last pass (a stored float e would add a rounding).  Where st
- * is not NULL, also
- * the row's statistics relative to m: *st = the sum of exp(x - m) over x != m, *cnt = the
- * number of x == m.  Returns 0, y incomplete, if a term lies below exp(-708) relative to m
- * and is not 0 (the C loop gives it as a subnormal).
+ * is not NULL, also the row's statistics relative to m: *st = the sum of exp(x - m) over
+ * x != m, *cnt = the number of x == m.  Returns 0, y incomplete, if a term lies below
+ * exp(-708) relative to m and is not 0 (the C loop gives it as a subnormal).
  */
 #define XM512_SOFTMAX_ROW(NAME, T, F32ACC, LOAD, EXP, STORE_E, E_AGAIN, STORE)              \
     XM512_FUNC int NAME(const T *x, ptrdiff_t n, double m, double kdM, T *y, double *eb,   \
