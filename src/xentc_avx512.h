@@ -2,7 +2,8 @@
  * AVX-512 intrinsics for the hottest loops: for float64 log-sum-exp, the sum of exp(x - m)
  * over the elements below a row's finite max m and the exponentials of a chunk-flat block;
  * for short rows (3 <= C <= 48) their statistics and softmax 8 rows at a time, transposed in
- * registers; for the log_loss of float32 probabilities, a table log.  Included
+ * registers; for the log_loss of float32 probabilities, a table log, products instead of
+ * sums of logs, and one loop over rows of up to 1024 values that does all the work.  Included
  * by xentc_kernels.h on x86-64 only; the portable loops of the kernel templates are used at
  * the other ISA levels and for the other cases.
  *
@@ -138,11 +139,11 @@ XM512_INLINE __m512d xm512_exp_sum(__m512d t)
     return xm512_exp_sum2(t, _mm512_setzero_pd());
 }
 
-/* The lanes of a vector at j that are below n (all 8, or the row's last few). */
+/* The lanes of a vector at j that are below n (all 8, the row's last few, or none). */
 XM512_INLINE __mmask8 xm512_lanes_left(ptrdiff_t j, ptrdiff_t n)
 {
     ptrdiff_t left = n - j;
-    return left >= 8 ? (__mmask8)0xff : (__mmask8)((1u << left) - 1u);
+    return left >= 8 ? (__mmask8)0xff : left <= 0 ? 0 : (__mmask8)((1u << left) - 1u);
 }
 
 /* TwoSum(v, nm): v + nm == hi + *lo exactly */
@@ -457,18 +458,72 @@ XM512_INLINE void xm512_ll_terms_f32(__m512d g, __mmask8 k, const double *w, dou
         *s = _mm512_mask_sub_pd(*s, k, *s, l);
 }
 
+/*
+ * The sum of log_loss terms of float32 probabilities, taken 16 at a time.  Unweighted and
+ * without the rows' losses (prod), the terms are not needed one by one: their sum is -log
+ * of the product of the clipped probabilities, kept per lane as 2^pe pr with pr in [1, 2)
+ * (pr times two probabilities, at least lo^2, stays normal), and one log per lane is taken
+ * at the end instead of one per row.  The product's relative rounding error, 2^-53 a
+ * factor, adds about 2^-53 to the sum per row: far below float32's resolution.
+ */
+typedef struct {
+    __m512d s, pr, pe;
+    int prod;
+} xm512_ll_acc;
+
+XM512_INLINE xm512_ll_acc xm512_ll_acc_init(const double *w, const double *loss, double lo)
+{
+    xm512_ll_acc a;
+    a.s = _mm512_setzero_pd();
+    a.pr = _mm512_set1_pd(1.0);
+    a.pe = _mm512_setzero_pd();
+    a.prod = w == NULL && loss == NULL && lo >= 0x1p-511;
+    return a;
+}
+
+/* Rows 0-7 (lanes k_lo of g_lo) and 8-15 (k_hi of g_hi), in that order; w and loss as in
+   xm512_ll_terms_f32 (16 rows). */
+XM512_INLINE void xm512_ll_acc_add16(xm512_ll_acc *a, __m512d g_lo, __mmask8 k_lo,
+                                     __m512d g_hi, __mmask8 k_hi, const double *w,
+                                     double *loss, __m512d lo, __m512d hi)
+{
+    if (a->prod) {
+        const __m512d one = _mm512_set1_pd(1.0);
+        __m512d q_lo = _mm512_min_pd(_mm512_max_pd(g_lo, lo), hi);
+        __m512d q_hi = _mm512_min_pd(_mm512_max_pd(g_hi, lo), hi);
+        q_lo = _mm512_mask_blend_pd(k_lo, one, q_lo);
+        q_hi = _mm512_mask_blend_pd(k_hi, one, q_hi);
+        __m512d t = _mm512_mul_pd(a->pr, _mm512_mul_pd(q_lo, q_hi));
+        a->pe = _mm512_add_pd(a->pe, _mm512_getexp_pd(t));
+        a->pr = _mm512_getmant_pd(t, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+        return;
+    }
+    xm512_ll_terms_f32(g_lo, k_lo, w, loss, lo, hi, &a->s);
+    if (k_hi)
+        xm512_ll_terms_f32(g_hi, k_hi, w ? w + 8 : NULL, loss ? loss + 8 : NULL, lo, hi, &a->s);
+}
+
+XM512_INLINE double xm512_ll_acc_total(const xm512_ll_acc *a)
+{
+    if (!a->prod)
+        return _mm512_reduce_add_pd(a->s);
+    return -_mm512_reduce_add_pd(
+        _mm512_fmadd_pd(a->pe, _mm512_set1_pd(XM_LN2), xm512_log_f32acc(a->pr)));
+}
+
 /* xentc_logloss_impl.h's ll_block_loss for float32 probabilities (w, loss: NULL or n). */
 XM512_FUNC double xm512_ll_block_loss_f32(const double *g, const double *w, double *loss,
                                           ptrdiff_t n, double lo, double hi)
 {
     const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
-    __m512d s = _mm512_setzero_pd();
-    for (ptrdiff_t j = 0; j < n; j += 8) {
-        __mmask8 k = xm512_lanes_left(j, n);
-        xm512_ll_terms_f32(_mm512_maskz_loadu_pd(k, g + j), k, w ? w + j : NULL,
-                           loss ? loss + j : NULL, vlo, vhi, &s);
+    xm512_ll_acc a = xm512_ll_acc_init(w, loss, lo);
+    for (ptrdiff_t j = 0; j < n; j += 16) {
+        __mmask8 k_lo = xm512_lanes_left(j, n), k_hi = xm512_lanes_left(j + 8, n);
+        xm512_ll_acc_add16(&a, _mm512_maskz_loadu_pd(k_lo, g + j), k_lo,
+                           _mm512_maskz_loadu_pd(k_hi, g + j + 8), k_hi, w ? w + j : NULL,
+                           loss ? loss + j : NULL, vlo, vhi);
     }
-    return _mm512_reduce_add_pd(s);
+    return xm512_ll_acc_total(&a);
 }
 
 /* xentc_logloss_impl.h's ll_binary_block for contiguous float32 probabilities p[0..n) of
@@ -479,25 +534,212 @@ XM512_FUNC double xm512_ll_binary_f32(const float *p, const void *y, int code32,
 {
     const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
     const __m512d one = _mm512_set1_pd(1.0);
-    __m512d s = _mm512_setzero_pd();
+    xm512_ll_acc a = xm512_ll_acc_init(w, loss, lo);
     __m256i vm = _mm256_setzero_si256();
     __m512i cm = _mm512_setzero_si512();
-    for (ptrdiff_t j = 0; j < n; j += 8) {
-        __mmask8 k = xm512_lanes_left(j, n);
-        __m256 pf = _mm256_maskz_loadu_ps(k, p + j);
-        vm = _mm256_max_epu32(vm, _mm256_castps_si256(pf));
-        __m512i c = code32 ? _mm512_cvtepi32_epi64(
-                                 _mm256_maskz_loadu_epi32(k, (const int32_t *)y + j))
-                           : _mm512_maskz_loadu_epi64(k, (const int64_t *)y + j);
-        cm = _mm512_max_epu64(cm, c);
-        __m512d v = _mm512_cvtps_pd(pf);
-        /* 1 - v (exact) for code 0 */
-        __m512d g = _mm512_mask_sub_pd(v, _mm512_testn_epi64_mask(c, c), one, v);
-        xm512_ll_terms_f32(g, k, w ? w + j : NULL, loss ? loss + j : NULL, vlo, vhi, &s);
+    for (ptrdiff_t j = 0; j < n; j += 16) {
+        __m512d g[2];
+        __mmask8 k[2];
+        for (int h = 0; h < 2; h++) {
+            const ptrdiff_t i = j + 8 * h;
+            k[h] = xm512_lanes_left(i, n);
+            __m256 pf = _mm256_maskz_loadu_ps(k[h], p + i);
+            vm = _mm256_max_epu32(vm, _mm256_castps_si256(pf));
+            __m512i c = code32 ? _mm512_cvtepi32_epi64(
+                                     _mm256_maskz_loadu_epi32(k[h], (const int32_t *)y + i))
+                               : _mm512_maskz_loadu_epi64(k[h], (const int64_t *)y + i);
+            cm = _mm512_max_epu64(cm, c);
+            __m512d v = _mm512_cvtps_pd(pf);
+            /* 1 - v (exact) for code 0 */
+            g[h] = _mm512_mask_sub_pd(v, _mm512_testn_epi64_mask(c, c), one, v);
+        }
+        xm512_ll_acc_add16(&a, g[0], k[0], g[1], k[1], w ? w + j : NULL,
+                           loss ? loss + j : NULL, vlo, vhi);
     }
     *vmax = _mm512_reduce_max_epu32(_mm512_zextsi256_si512(vm));
     *cmax = _mm512_reduce_max_epu64(cm);
-    return _mm512_reduce_add_pd(s);
+    return xm512_ll_acc_total(&a);
+}
+
+/* The float sums of 16 vectors' lanes: lane r of the result is the sum of v[r]'s lanes
+   (a tree of 45 operations: pairs of rows, then quadruples, within 128-bit lanes, then
+   across them). */
+XM512_INLINE __m512 xm512_transpose_sums_ps(const __m512 *v)
+{
+    __m512 t[8], u[4], x[2];
+    for (int i = 0; i < 8; i++)
+        t[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]),
+                             _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    /* t[i]: each 128-bit lane holds two partial sums of row 2i and two of row 2i + 1 */
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[2 * i]), b = _mm512_castps_pd(t[2 * i + 1]);
+        u[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
+                             _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    }
+    /* u[i]: each 128-bit lane q holds rows 4i .. 4i + 3 summed over the lane's columns */
+    for (int i = 0; i < 2; i++)
+        x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], 0x88),
+                             _mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], 0xdd));
+    /* x[i]: 128-bit lanes (rows 8i .. 8i + 3: q0 + q1, q2 + q3), (8i + 4 .. 8i + 7: same) */
+    return _mm512_add_ps(_mm512_shuffle_f32x4(x[0], x[1], 0x88),
+                         _mm512_shuffle_f32x4(x[0], x[1], 0xdd));
+}
+
+/*
+ * log_loss's one pass over m <= 16 rows of n float32 probabilities (2 < n <= 64, row r at
+ * p + r rs, contiguous; full = (n - 1) / 16), what xentc_logloss_impl.h does with a block
+ * in one loop: each row is read once, in vectors of 16 (the last one masked) whose bits go into *vm (the range
+ * check) and which are added lane-wise; xm512_transpose_sums_ps adds each row's lanes.
+ * Such a float sum goes through at most ceil(n / 16) + 3 rounded additions, so a row whose
+ * distance d = |s - 1| is further than band (s + 1) from tol, band twice that many float
+ * roundings, gets the same verdict as from a sum in double; the others (rare) are summed
+ * again in double.  Rows off are added to *off.  With y (codes: int32 if code32, else
+ * int64), the codes' maximum goes into *cm, the probabilities of the rows' classes are
+ * gathered (column 0 for a code outside [0, n)) and their terms added to *a (as
+ * xm512_ll_block_loss_f32 would add them).
+ */
+XM512_INLINE void xm512_ll_short_group_f32(const float *p, ptrdiff_t rs, ptrdiff_t n, int m,
+                                           const void *y, int code32, const double *w,
+                                           double *loss, __m512d lo, __m512d hi, double tol,
+                                           double band_rel, ptrdiff_t full, __m512i *vm,
+                                           __m512i *cm, double *off, xm512_ll_acc *a)
+{
+    const __mmask16 last = (__mmask16)((1u << (n - 16 * full)) - 1u);
+    const __mmask16 rows = (__mmask16)((1u << m) - 1u);
+    __m512 v[16];
+    for (int r = 0; r < 16; r++) {
+        const float *row = p + r * rs;
+        /* in memory order (the last vector masked), which the prefetchers follow */
+        __m512 x = r >= m ? _mm512_setzero_ps()
+                   : full ? _mm512_loadu_ps(row) : _mm512_maskz_loadu_ps(last, row);
+        *vm = _mm512_max_epu32(*vm, _mm512_castps_si512(x));
+        if (full && r < m) {
+            for (ptrdiff_t c = 1; c < full; c++) {
+                __m512 z = _mm512_loadu_ps(row + 16 * c);
+                *vm = _mm512_max_epu32(*vm, _mm512_castps_si512(z));
+                x = _mm512_add_ps(x, z);
+            }
+            __m512 z = _mm512_maskz_loadu_ps(last, row + 16 * full);
+            *vm = _mm512_max_epu32(*vm, _mm512_castps_si512(z));
+            x = _mm512_add_ps(x, z);
+        }
+        v[r] = x;
+    }
+    __m512 sf = xm512_transpose_sums_ps(v);
+    const __m512d one = _mm512_set1_pd(1.0), vtol = _mm512_set1_pd(tol);
+    const __m512d band = _mm512_set1_pd(band_rel);
+    unsigned off_rows = 0, unsure = 0;
+    for (int h = 0; h < 2; h++) {
+        __m512d sd = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(sf, 1)
+                                       : _mm512_castps512_ps256(sf));
+        __m512d d = _mm512_abs_pd(_mm512_sub_pd(sd, one));
+        /* not d <= tol, as in C (NaN: off) */
+        off_rows |= (unsigned)_mm512_cmp_pd_mask(d, vtol, _CMP_NLE_UQ) << (8 * h);
+        unsure |= (unsigned)_mm512_cmp_pd_mask(_mm512_abs_pd(_mm512_sub_pd(d, vtol)),
+                                               _mm512_fmadd_pd(sd, band, band), _CMP_LE_OQ)
+                  << (8 * h);
+    }
+    off_rows &= rows;
+    unsure &= rows;
+    while (unsure) {
+        int r = __builtin_ctz(unsure);
+        unsure &= unsure - 1;
+        double t = 0.0;
+        for (ptrdiff_t j = 0; j < n; j++)
+            t += (double)p[r * rs + j];
+        off_rows = __builtin_fabs(t - 1.0) <= tol ? off_rows & ~(1u << r) : off_rows | 1u << r;
+    }
+    *off += (double)__builtin_popcount(off_rows);
+    if (y == NULL)
+        return;
+    __m512i c32;
+    if (code32) {
+        c32 = _mm512_maskz_loadu_epi32(rows, (const int32_t *)y);
+        *cm = _mm512_max_epu32(*cm, c32);
+        c32 = _mm512_maskz_mov_epi32(_mm512_cmplt_epu32_mask(c32, _mm512_set1_epi32((int)n)),
+                                     c32);
+    } else {
+        __m512i c_lo = _mm512_maskz_loadu_epi64((__mmask8)rows, (const int64_t *)y);
+        __m512i c_hi = _mm512_maskz_loadu_epi64((__mmask8)(rows >> 8), (const int64_t *)y + 8);
+        *cm = _mm512_max_epu64(*cm, _mm512_max_epu64(c_lo, c_hi));
+        const __m512i vn = _mm512_set1_epi64(n);
+        c_lo = _mm512_maskz_mov_epi64(_mm512_cmplt_epu64_mask(c_lo, vn), c_lo);
+        c_hi = _mm512_maskz_mov_epi64(_mm512_cmplt_epu64_mask(c_hi, vn), c_hi);
+        c32 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(c_lo)),
+                                 _mm512_cvtepi64_epi32(c_hi), 1);
+    }
+    const __m512i start = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int)rs));
+    __m512 g = _mm512_mask_i32gather_ps(_mm512_set1_ps(1.0f), rows,
+                                        _mm512_add_epi32(start, c32), p, 4);
+    xm512_ll_acc_add16(a, _mm512_cvtps_pd(_mm512_castps512_ps256(g)), (__mmask8)rows,
+                       _mm512_cvtps_pd(_mm512_extractf32x8_ps(g, 1)), (__mmask8)(rows >> 8),
+                       w, loss, lo, hi);
+}
+
+/* log_loss's pass over nb rows of n float32 probabilities (2 < n <= XENTC_LL_FUSED_MAX,
+   row k at p + k rs, contiguous; 15 rs + n < 2^31; full = (n - 1) / 16), 16 rows at a time
+   (xm512_ll_short_group_f32), prefetching the lines of the rows at pf (the next block's,
+   contiguous) unless pf is NULL.  Returns the loss sum (0 without y); *vmax, *cmax and *n_off
+   receive the maxima of the values' bits and of the codes, and the number of rows off. */
+XM512_INLINE double xm512_ll_rows_f32(const float *p, ptrdiff_t rs, ptrdiff_t n, ptrdiff_t full,
+                                      ptrdiff_t nb, const void *y, int code32, const double *w,
+                                      double *loss, double lo, double hi, double tol,
+                                      const float *pf, uint32_t *vmax, uint64_t *cmax,
+                                      double *n_off)
+{
+    const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
+    const double band_rel = (double)(full + 4) * 0x1p-23;
+    __m512i vm = _mm512_setzero_si512(), cm = _mm512_setzero_si512();
+    double off = 0.0;
+    const ptrdiff_t esz = code32 ? 4 : 8;
+    xm512_ll_acc a = xm512_ll_acc_init(w, loss, lo);
+    ptrdiff_t k = 0;
+    for (; k + 16 <= nb; k += 16) {
+        if (pf) {
+            const char *next = (const char *)(pf + k * n);
+            for (ptrdiff_t q = 0; q < 16 * n * 4; q += 64)
+                _mm_prefetch(next + q, _MM_HINT_T0);
+        }
+        xm512_ll_short_group_f32(p + k * rs, rs, n, 16, y ? (const char *)y + k * esz : NULL,
+                                 code32, w ? w + k : NULL, loss ? loss + k : NULL, vlo, vhi,
+                                 tol, band_rel, full, &vm, &cm, &off, &a);
+    }
+    if (k < nb)
+        xm512_ll_short_group_f32(p + k * rs, rs, n, (int)(nb - k),
+                                 y ? (const char *)y + k * esz : NULL, code32,
+                                 w ? w + k : NULL, loss ? loss + k : NULL, vlo, vhi, tol,
+                                 band_rel, full, &vm, &cm, &off, &a);
+    *vmax = _mm512_reduce_max_epu32(vm);
+    if (code32) {
+        uint32_t c = _mm512_reduce_max_epu32(cm);
+        *cmax = (uint64_t)(int64_t)(int32_t)c;
+    } else {
+        *cmax = _mm512_reduce_max_epu64(cm);
+    }
+    *n_off = off;
+    return xm512_ll_acc_total(&a);
+}
+
+/* xm512_ll_rows_f32 for rows of 3 .. 16 values (one vector each) and of 17 or more: separate
+   functions (in one, both loops were 12 % slower at n = 10). */
+XM512_FUNC double xm512_ll_short_f32(const float *p, ptrdiff_t rs, ptrdiff_t n, ptrdiff_t nb,
+                                     const void *y, int code32, const double *w, double *loss,
+                                     double lo, double hi, double tol, const float *pf,
+                                     uint32_t *vmax, uint64_t *cmax, double *n_off)
+{
+    return xm512_ll_rows_f32(p, rs, n, 0, nb, y, code32, w, loss, lo, hi, tol, pf, vmax, cmax,
+                             n_off);
+}
+
+XM512_FUNC double xm512_ll_medium_f32(const float *p, ptrdiff_t rs, ptrdiff_t n, ptrdiff_t nb,
+                                      const void *y, int code32, const double *w, double *loss,
+                                      double lo, double hi, double tol, const float *pf,
+                                      uint32_t *vmax, uint64_t *cmax, double *n_off)
+{
+    return xm512_ll_rows_f32(p, rs, n, (n - 1) / 16, nb, y, code32, w, loss, lo, hi, tol, pf,
+                             vmax, cmax, n_off);
 }
 
 /* The sums of 8 vectors' lanes: lane r of the result is the sum of v[r]'s lanes. */

@@ -20,8 +20,10 @@
  * the block (XENTC_LL_BY_COLUMN).  The range check keeps the maximum of the values' bits
  * (ll_bits) and the codes' maximum, and counts exactly only in a block where one fails.
  * The probabilities of the samples' classes are then gathered and go through one vector
- * loop of clip and log (binary rows: one loop for everything).  Block sums are added by a
- * binary cascade; the caller adds the task sums in a fixed order.
+ * loop of clip and log (binary rows: one loop for everything).  With AVX-512, float32 rows
+ * of 3 to XENTC_LL_FUSED_MAX contiguous values take one loop for everything too
+ * (xm512_ll_rows_f32: row sums in float, rows near the tolerance summed again in double).
+ * Block sums are added by a binary cascade; the caller adds the task sums in a fixed order.
  */
 
 /* -log(clip(g, lo, hi)), lo > 0 normal: for float64 input the double-double log rounded
@@ -186,6 +188,22 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
         const void *yb = code32 ? (const void *)(y32 + b0) : (const void *)(y64 + b0);
         XN_LL_UINT vmax = 0;
         uint64_t cmax = 0;
+        int fused = 0;
+#if XENTC_ISA_AVX512 && XT_IS_F32
+        if (layout != XENTC_LL_BY_COLUMN && C > 2 && C <= XENTC_LL_FUSED_MAX &&
+            rs < XENTC_LL_FUSED_MAX_STRIDE && A->tol >= XENTC_LL_FUSED_MIN_TOL) {
+            /* everything in one loop (the loss included) */
+            double ob;
+            const double ls = (C <= 16 ? xm512_ll_short_f32 : xm512_ll_medium_f32)(
+                blk, rs, C, nb, has_y ? yb : NULL, code32, weighted ? A->w + b0 : NULL,
+                A->loss ? A->loss + b0 : NULL, A->lo, A->hi, A->tol,
+                rs == C && b0 + nb < r1 ? blk + nb * C : NULL, &vmax, &cmax, &ob);
+            off += ob;
+            if (has_y)
+                xm_cascade_add(&sum, ls);
+            fused = 1;
+        } else
+#endif
         if (C == 1) {
             /* binary: the row sum (1 - p) + p is 1 to within an ulp, never off */
             const double *wb = weighted ? A->w + b0 : NULL;
@@ -317,7 +335,7 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
             for (uint64_t c = 0; c < n_codes && all_seen; c++)
                 all_seen = __atomic_load_n(A->seen + c, __ATOMIC_RELAXED);
         }
-        if (has_y && C != 1)
+        if (has_y && C != 1 && !fused)
             xm_cascade_add(&sum, XN(ll_block_loss)(weighted, g, weighted ? A->w + b0 : NULL,
                                                    A->loss ? A->loss + b0 : NULL, nb, A->lo,
                                                    A->hi));

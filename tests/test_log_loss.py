@@ -15,6 +15,7 @@ import math
 import subprocess
 import sys
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -954,18 +955,19 @@ def test_integer_labels_at_their_type_limits(dtype, values):
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_every_code_path(cpu_level, dtype):
     # the kernel on each ISA level: every block layout (flat short rows at C = 2 and C = 7,
-    # row by row at C = 40, column by column for F order and strided rows, binary 1-D),
-    # int32 and int64 codes, weights, and the counts of bad values, off rows and bad codes
+    # row by row at C = 40 and C = 1500, column by column for F order and strided rows,
+    # binary 1-D; with AVX-512, float32 rows of 3 ... 16 and 17 ... 1024 values in one loop:
+    # C = 7, 16, 40, 1000), int32 and int64 codes, weights, and the counts of bad values,
+    # off rows and bad codes
     rng = np.random.default_rng(11)
-    n = 3000
-    for c in (2, 7, 40):
+    for c, n in ((2, 3000), (7, 3000), (16, 3000), (40, 3000), (1000, 150), (1500, 50)):
         p = random_proba(rng, n, c, dtype)
         y = rng.integers(0, c, n)
         w = rng.random(n)
         t = onehot(y, c)
         rtol = 1e-12 if dtype == F64 else F32_RTOL
         for q in (p, np.asfortranarray(p), np.repeat(p, 2, axis=0)[::2]):
-            for yy in (y, y.astype(np.int32), y.astype(np.int8)):
+            for yy in (y, y.astype(np.int32), y.astype(np.int8 if c < 128 else np.int16)):
                 assert_allclose(xentc.log_loss(yy, q, labels=np.arange(c)),
                                 expected_log_loss(t, p), rtol=rtol)
             assert_allclose(xentc.log_loss(y, q, sample_weight=w, labels=np.arange(c)),
@@ -994,6 +996,7 @@ def test_every_code_path(cpu_level, dtype):
         above[n // 4, 1] = np.nextafter(dtype(1), dtype(2))
         with pytest.raises(ValueError, match="greater than 1"):
             xentc.log_loss(y, above)
+    n = 3000
     p1 = rng.random(n).astype(dtype)
     y1 = rng.integers(0, 2, n)
     rtol = 1e-12 if dtype == F64 else F32_RTOL
@@ -1007,6 +1010,39 @@ def test_every_code_path(cpu_level, dtype):
     zeros = np.where(np.arange(n) % 3 == 0, dtype(-0.0), p1)
     assert_allclose(xentc.log_loss(y1, zeros), expected_log_loss(onehot(y1, 2), zeros),
                     rtol=rtol)
+
+
+@pytest.mark.parametrize("c", [3, 10, 16, 17, 100, 1024, 1500])
+def test_float32_row_sums_at_the_tolerance(cpu_level, c):
+    # Row sums that lie at 1 +- tol (float32's tol) give the verdict of a float64 sum, also
+    # where the kernel adds float32 rows in float (AVX-512, C <= 1024) and sums again in
+    # float64 only the rows near the tolerance.  The values are multiples of 2^-24, so the
+    # sums are exact in float64 (not in float32), and the expected count is exact.
+    rng = np.random.default_rng(c)
+    tol = 1e-8 + math.sqrt(float(np.finfo(F32).eps))
+    steps = [0, 1, -1, 2, -2, 3, -3, 8, -8, 16, -16, 64, -64, 256, -256, 1024, -1024]
+    totals = np.array([round((1 + sign * tol) * 2**24) + j for sign in (1, -1)
+                       for j in steps for _ in range(3)], dtype=np.int64)
+    n = totals.size
+    parts = rng.random((n, c)) + 0.01
+    k = np.floor(parts / parts.sum(axis=1, keepdims=True) * totals[:, None]).astype(np.int64)
+    k[:, 0] += totals - k.sum(axis=1)                 # the exact totals, k >= 0
+    p = (k * 2.0**-24).astype(F32)
+    assert np.array_equal(p.astype(F64).sum(axis=1), totals * 2.0**-24)
+    off = np.abs(totals * 2.0**-24 - 1.0) > tol
+    assert 0 < off.sum() < n
+    y = rng.integers(0, c, n)
+    for n_threads in N_THREADS:
+        state = xentc.log_loss_partial(y, p, labels=np.arange(c), n_threads=n_threads)
+        assert state.n_rows_off == off.sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        xentc.log_loss(y[~off], p[~off], labels=np.arange(c))
+    for i in np.flatnonzero(off)[::7]:
+        rows = np.flatnonzero(~off)
+        rows = np.insert(rows, len(rows) // 2, i)
+        with pytest.warns(UserWarning, match="do not sum to one"):
+            xentc.log_loss(y[rows], p[rows], labels=np.arange(c))
 
 
 def test_strided_labels():
