@@ -586,10 +586,11 @@ XM512_INLINE __m512 xm512_transpose_sums_ps(const __m512 *v)
 }
 
 /*
- * log_loss's one pass over m <= 16 rows of n float32 probabilities (2 < n <= 64, row r at
+ * log_loss's one pass over m <= 16 rows of n float32 probabilities (2 < n, row r at
  * p + r rs, contiguous; full = (n - 1) / 16), what xentc_logloss_impl.h does with a block
- * in one loop: each row is read once, in vectors of 16 (the last one masked) whose bits go into *vm (the range
- * check) and which are added lane-wise; xm512_transpose_sums_ps adds each row's lanes.
+ * in one loop: each row is read once, in vectors of 16 (the last one masked) whose bits go
+ * into *vm (the range check) and which are added lane-wise; xm512_transpose_sums_ps adds
+ * each row's lanes.
  * Such a float sum goes through at most ceil(n / 16) + 3 rounded additions, so a row whose
  * distance d = |s - 1| is further than band (s + 1) from tol, band twice that many float
  * roundings, gets the same verdict as from a sum in double; the others (rare) are summed
@@ -608,7 +609,7 @@ XM512_INLINE void xm512_ll_short_group_f32(const float *p, ptrdiff_t rs, ptrdiff
     const __mmask16 rows = (__mmask16)((1u << m) - 1u);
     __m512 v[16];
     for (int r = 0; r < 16; r++) {
-        const float *row = p + r * rs;
+        const float *row = p + (r < m ? r : 0) * rs;
         /* in memory order (the last vector masked), which the prefetchers follow */
         __m512 x = r >= m ? _mm512_setzero_ps()
                    : full ? _mm512_loadu_ps(row) : _mm512_maskz_loadu_ps(last, row);
@@ -740,6 +741,59 @@ XM512_FUNC double xm512_ll_medium_f32(const float *p, ptrdiff_t rs, ptrdiff_t n,
 {
     return xm512_ll_rows_f32(p, rs, n, (n - 1) / 16, nb, y, code32, w, loss, lo, hi, tol, pf,
                              vmax, cmax, n_off);
+}
+
+/* log_loss's pass over nb rows of 2 float32 probabilities (row k at p + 2k), as
+   xm512_ll_rows_f32: 8 rows a vector, converted to double and their columns separated by
+   two permutes; the row sums are exact in double. */
+XM512_FUNC double xm512_ll_pairs_f32(const float *p, ptrdiff_t nb, const void *y, int code32,
+                                     const double *w, double *loss, double lo, double hi,
+                                     double tol, uint32_t *vmax, uint64_t *cmax, double *n_off)
+{
+    const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
+    const __m512d one = _mm512_set1_pd(1.0), vtol = _mm512_set1_pd(tol);
+    const __m512i first = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i second = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+    xm512_ll_acc a = xm512_ll_acc_init(w, loss, lo);
+    __m512i vm = _mm512_setzero_si512(), cm = _mm512_setzero_si512();
+    unsigned off = 0;
+    for (ptrdiff_t j = 0; j < nb; j += 16) {
+        __m512d g[2];
+        __mmask8 k[2];
+        for (int h = 0; h < 2; h++) {
+            const ptrdiff_t i = j + 8 * h;
+            const ptrdiff_t left = nb - i;
+            k[h] = xm512_lanes_left(i, nb);
+            const __mmask16 k16 = left >= 8 ? (__mmask16)0xffff
+                                  : left <= 0 ? 0 : (__mmask16)((1u << (2 * left)) - 1u);
+            __m512 z = _mm512_maskz_loadu_ps(k16, p + 2 * i);
+            vm = _mm512_max_epu32(vm, _mm512_castps_si512(z));
+            __m512d lo8 = _mm512_cvtps_pd(_mm512_castps512_ps256(z));
+            __m512d hi8 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(z, 1));
+            __m512d c0 = _mm512_permutex2var_pd(lo8, first, hi8);
+            __m512d c1 = _mm512_permutex2var_pd(lo8, second, hi8);
+            /* not |s - 1| <= tol, as in C (NaN: off) */
+            off += (unsigned)__builtin_popcount(_mm512_mask_cmp_pd_mask(
+                k[h], _mm512_abs_pd(_mm512_sub_pd(_mm512_add_pd(c0, c1), one)), vtol,
+                _CMP_NLE_UQ));
+            if (y == NULL)
+                continue;
+            __m512i c = code32 ? _mm512_cvtepi32_epi64(
+                                     _mm256_maskz_loadu_epi32(k[h], (const int32_t *)y + i))
+                               : _mm512_maskz_loadu_epi64(k[h], (const int64_t *)y + i);
+            cm = _mm512_max_epu64(cm, c);
+            /* the second column for code 1, the first for 0 (and for a code out of range) */
+            g[h] = _mm512_mask_blend_pd(_mm512_cmpeq_epi64_mask(c, _mm512_set1_epi64(1)), c0,
+                                        c1);
+        }
+        if (y != NULL)
+            xm512_ll_acc_add16(&a, g[0], k[0], g[1], k[1], w ? w + j : NULL,
+                               loss ? loss + j : NULL, vlo, vhi);
+    }
+    *vmax = _mm512_reduce_max_epu32(vm);
+    *cmax = _mm512_reduce_max_epu64(cm);
+    *n_off = (double)off;
+    return xm512_ll_acc_total(&a);
 }
 
 /* The sums of 8 vectors' lanes: lane r of the result is the sum of v[r]'s lanes. */

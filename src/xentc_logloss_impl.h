@@ -21,8 +21,9 @@
  * (ll_bits) and the codes' maximum, and counts exactly only in a block where one fails.
  * The probabilities of the samples' classes are then gathered and go through one vector
  * loop of clip and log (binary rows: one loop for everything).  With AVX-512, float32 rows
- * of 3 to XENTC_LL_FUSED_MAX contiguous values take one loop for everything too
- * (xm512_ll_rows_f32: row sums in float, rows near the tolerance summed again in double).
+ * of 2 to XENTC_LL_FUSED_MAX contiguous values take one loop for everything too
+ * (xm512_ll_pairs_f32; xm512_ll_rows_f32: row sums in float, the rows near the tolerance
+ * summed again in double).
  * Block sums are added by a binary cascade; the caller adds the task sums in a fixed order.
  */
 
@@ -198,6 +199,16 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
                 blk, rs, C, nb, has_y ? yb : NULL, code32, weighted ? A->w + b0 : NULL,
                 A->loss ? A->loss + b0 : NULL, A->lo, A->hi, A->tol,
                 rs == C && b0 + nb < r1 ? blk + nb * C : NULL, &vmax, &cmax, &ob);
+            off += ob;
+            if (has_y)
+                xm_cascade_add(&sum, ls);
+            fused = 1;
+        } else if (layout == XENTC_LL_FLAT && C == 2) {
+            double ob;
+            const double ls = xm512_ll_pairs_f32(blk, nb, has_y ? yb : NULL, code32,
+                                                 weighted ? A->w + b0 : NULL,
+                                                 A->loss ? A->loss + b0 : NULL, A->lo, A->hi,
+                                                 A->tol, &vmax, &cmax, &ob);
             off += ob;
             if (has_y)
                 xm_cascade_add(&sum, ls);
