@@ -956,9 +956,9 @@ def test_integer_labels_at_their_type_limits(dtype, values):
 def test_every_code_path(cpu_level, dtype):
     # the kernel on each ISA level: every block layout (flat short rows at C = 2 and C = 7,
     # row by row at C = 40 and C = 1500, column by column for F order and strided rows,
-    # binary 1-D; with AVX-512, float32 rows of 3 ... 16 and 17 ... 1024 values in one loop:
-    # C = 7, 16, 40, 1000), int32 and int64 codes, weights, and the counts of bad values,
-    # off rows and bad codes
+    # binary 1-D; with AVX-512, float32 rows of 2, 3 ... 16 and 17 ... 1024 values in one
+    # loop: C = 2, 7, 16, 40, 1000), int32 and int64 codes, weights, and the counts of bad
+    # values, off rows and bad codes
     rng = np.random.default_rng(11)
     for c, n in ((2, 3000), (7, 3000), (16, 3000), (40, 3000), (1000, 150), (1500, 50)):
         p = random_proba(rng, n, c, dtype)
