@@ -146,6 +146,21 @@ XM512_INLINE __mmask8 xm512_lanes_left(ptrdiff_t j, ptrdiff_t n)
     return left >= 8 ? (__mmask8)0xff : left <= 0 ? 0 : (__mmask8)((1u << left) - 1u);
 }
 
+/* The same for a vector of 16 floats. */
+XM512_INLINE __mmask16 xm512_lanes_left16(ptrdiff_t j, ptrdiff_t n)
+{
+    ptrdiff_t left = n - j;
+    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1u);
+}
+
+/* The class codes y[i .. i + 8) in the lanes k as int64 (y: int32 if code32, else int64),
+   the others 0. */
+XM512_INLINE __m512i xm512_load_codes8(const void *y, int code32, ptrdiff_t i, __mmask8 k)
+{
+    return code32 ? _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(k, (const int32_t *)y + i))
+                  : _mm512_maskz_loadu_epi64(k, (const int64_t *)y + i);
+}
+
 /* TwoSum(v, nm): v + nm == hi + *lo exactly */
 XM512_INLINE __m512d xm512_two_sum(__m512d v, __m512d nm, __m512d *lo)
 {
@@ -545,9 +560,7 @@ XM512_FUNC double xm512_ll_binary_f32(const float *p, const void *y, int code32,
             k[h] = xm512_lanes_left(i, n);
             __m256 pf = _mm256_maskz_loadu_ps(k[h], p + i);
             vm = _mm256_max_epu32(vm, _mm256_castps_si256(pf));
-            __m512i c = code32 ? _mm512_cvtepi32_epi64(
-                                     _mm256_maskz_loadu_epi32(k[h], (const int32_t *)y + i))
-                               : _mm512_maskz_loadu_epi64(k[h], (const int64_t *)y + i);
+            __m512i c = xm512_load_codes8(y, code32, i, k[h]);
             cm = _mm512_max_epu64(cm, c);
             __m512d v = _mm512_cvtps_pd(pf);
             /* 1 - v (exact) for code 0 */
@@ -762,11 +775,8 @@ XM512_FUNC double xm512_ll_pairs_f32(const float *p, ptrdiff_t nb, const void *y
         __mmask8 k[2];
         for (int h = 0; h < 2; h++) {
             const ptrdiff_t i = j + 8 * h;
-            const ptrdiff_t left = nb - i;
             k[h] = xm512_lanes_left(i, nb);
-            const __mmask16 k16 = left >= 8 ? (__mmask16)0xffff
-                                  : left <= 0 ? 0 : (__mmask16)((1u << (2 * left)) - 1u);
-            __m512 z = _mm512_maskz_loadu_ps(k16, p + 2 * i);
+            __m512 z = _mm512_maskz_loadu_ps(xm512_lanes_left16(2 * i, 2 * nb), p + 2 * i);
             vm = _mm512_max_epu32(vm, _mm512_castps_si512(z));
             __m512d lo8 = _mm512_cvtps_pd(_mm512_castps512_ps256(z));
             __m512d hi8 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(z, 1));
@@ -778,9 +788,7 @@ XM512_FUNC double xm512_ll_pairs_f32(const float *p, ptrdiff_t nb, const void *y
                 _CMP_NLE_UQ));
             if (y == NULL)
                 continue;
-            __m512i c = code32 ? _mm512_cvtepi32_epi64(
-                                     _mm256_maskz_loadu_epi32(k[h], (const int32_t *)y + i))
-                               : _mm512_maskz_loadu_epi64(k[h], (const int64_t *)y + i);
+            __m512i c = xm512_load_codes8(y, code32, i, k[h]);
             cm = _mm512_max_epu64(cm, c);
             /* the second column for code 1, the first for 0 (and for a code out of range) */
             g[h] = _mm512_mask_blend_pd(_mm512_cmpeq_epi64_mask(c, _mm512_set1_epi64(1)), c0,

@@ -191,24 +191,20 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
         uint64_t cmax = 0;
         int fused = 0;
 #if XENTC_ISA_AVX512 && XT_IS_F32
-        if (layout != XENTC_LL_BY_COLUMN && C > 2 && C <= XENTC_LL_FUSED_MAX &&
-            rs < XENTC_LL_FUSED_MAX_STRIDE && A->tol >= XENTC_LL_FUSED_MIN_TOL) {
+        const int pairs = layout == XENTC_LL_FLAT && C == 2;
+        if (pairs || (layout != XENTC_LL_BY_COLUMN && C > 2 && C <= XENTC_LL_FUSED_MAX &&
+                      rs < XENTC_LL_FUSED_MAX_STRIDE && A->tol >= XENTC_LL_FUSED_MIN_TOL)) {
             /* everything in one loop (the loss included) */
+            const void *codes = has_y ? yb : NULL;
+            const double *wb = weighted ? A->w + b0 : NULL;
+            double *lb = A->loss ? A->loss + b0 : NULL;
             double ob;
-            const double ls = (C <= 16 ? xm512_ll_short_f32 : xm512_ll_medium_f32)(
-                blk, rs, C, nb, has_y ? yb : NULL, code32, weighted ? A->w + b0 : NULL,
-                A->loss ? A->loss + b0 : NULL, A->lo, A->hi, A->tol,
-                rs == C && b0 + nb < r1 ? blk + nb * C : NULL, &vmax, &cmax, &ob);
-            off += ob;
-            if (has_y)
-                xm_cascade_add(&sum, ls);
-            fused = 1;
-        } else if (layout == XENTC_LL_FLAT && C == 2) {
-            double ob;
-            const double ls = xm512_ll_pairs_f32(blk, nb, has_y ? yb : NULL, code32,
-                                                 weighted ? A->w + b0 : NULL,
-                                                 A->loss ? A->loss + b0 : NULL, A->lo, A->hi,
-                                                 A->tol, &vmax, &cmax, &ob);
+            const double ls =
+                pairs ? xm512_ll_pairs_f32(blk, nb, codes, code32, wb, lb, A->lo, A->hi, A->tol,
+                                           &vmax, &cmax, &ob)
+                      : (C <= 16 ? xm512_ll_short_f32 : xm512_ll_medium_f32)(
+                            blk, rs, C, nb, codes, code32, wb, lb, A->lo, A->hi, A->tol,
+                            rs == C && b0 + nb < r1 ? blk + nb * C : NULL, &vmax, &cmax, &ob);
             off += ob;
             if (has_y)
                 xm_cascade_add(&sum, ls);
