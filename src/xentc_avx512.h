@@ -417,6 +417,43 @@ XM512_FUNC double xm512_sum_exp_offset_f32(const float *x, ptrdiff_t n, double k
     return _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
 }
 
+/* exp(t) for t <= 0, -inf or NaN, to float accuracy (the reduction of
+   xm512_exp_offset_f32acc, the polynomial of xm512_exp_core16_f32acc); 0 below -708. */
+XM512_INLINE __m512d xm512_exp_f32acc(__m512d t)
+{
+    const __m512d shift = _mm512_set1_pd(XM_SHIFT);
+    __mmask8 keep = _mm512_cmp_pd_mask(t, _mm512_set1_pd(-708.0), _CMP_NLT_UQ);   /* NaN kept */
+    __m512d kd = _mm512_fmadd_pd(t, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
+    __m512d r = _mm512_fnmadd_pd(_mm512_sub_pd(kd, shift), _mm512_set1_pd(XM_LN2 / 16.0), t);
+    return _mm512_maskz_mov_pd(keep, xm512_exp_core16_f32acc(r, _mm512_castpd_si512(kd)));
+}
+
+/*
+ * xm512_sum_exp_below for float data, m finite and >= every x[j]: the terms exp(x - m) to
+ * float accuracy (x - m is exact in double), the maxima counted apart in *cnt -- the tail is
+ * the output of a row dominated by its max (log_softmax's largest value, a confident row's
+ * cross-entropy), so the 1s must not round its low bits away.
+ */
+XM512_FUNC double xm512_sum_exp_below_f32(const float *x, ptrdiff_t n, double m, double *cnt)
+{
+    const __m512d nm = _mm512_set1_pd(-m);
+    const __m512 vm = _mm512_set1_ps((float)m);
+    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+    ptrdiff_t tops = 0;
+    for (ptrdiff_t j = 0; j < n; j += 16) {
+        __mmask16 k = xm512_lanes_left16(j, n);
+        __m512 v = _mm512_maskz_loadu_ps(k, x + j);
+        __mmask16 b = _mm512_mask_cmp_ps_mask(k, v, vm, _CMP_NEQ_UQ);
+        __m512d lo = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), nm);
+        __m512d hi = _mm512_add_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)), nm);
+        a0 = _mm512_mask_add_pd(a0, (__mmask8)b, a0, xm512_exp_f32acc(lo));
+        a1 = _mm512_mask_add_pd(a1, (__mmask8)(b >> 8), a1, xm512_exp_f32acc(hi));
+        tops += __builtin_popcount((unsigned)k) - __builtin_popcount((unsigned)b);
+    }
+    *cnt = (double)tops;
+    return _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
+}
+
 /*
  * log(u) for u positive, normal and finite, to float accuracy (relative error < 2^-33.8
  * measured against logl on 16M points): for the log_loss of float32 probabilities, the

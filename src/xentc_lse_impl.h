@@ -238,7 +238,7 @@ XM_INLINE double XN(sum_exp_offset)(const XT *x, ptrdiff_t n, XN(offset) o, doub
 #endif
 
 /*
- * The log-sum-exp of a row that fits in L1 (n <= XENTC_TWO_PASS_MAX), in two passes: its max
+ * The log-sum-exp of a short row (n <= XENTC_PASS_BLOCK(XT)), in two passes: its max
  * m, then m + log1p(sum of the other terms) -- at AVX-512, (shift near m) + log(sum of all
  * terms).  Returns NaN for a row whose max is not finite (+inf, all -inf, or no element): the
  * caller redoes it exactly, as it redoes results near zero, whose last bits depend on the
@@ -261,18 +261,19 @@ XM_INLINE double XN(lse_two_pass)(const XT *restrict x, ptrdiff_t n)
 }
 
 /*
- * The same for a longer row, by blocks of XENTC_TWO_PASS_MAX elements: each block's max,
+ * The same for a longer row, by blocks of XENTC_PASS_BLOCK(XT) elements: each block's max,
  * the running sums rescaled when it rises, then the block's exponentials read from L1.
  */
 XM_INLINE double XN(lse_blocked)(const XT *restrict x, ptrdiff_t n)
 {
+    const ptrdiff_t block = XENTC_PASS_BLOCK(XT);
 #if XENTC_ISA_AVX512
     {
         double m = -XM_INF, st = 0.0;
         XN(offset) o = {0.0, 0.0, 0.0};
         ptrdiff_t j0 = 0;
-        for (; j0 < n; j0 += XENTC_TWO_PASS_MAX) {
-            const ptrdiff_t nb = n - j0 < XENTC_TWO_PASS_MAX ? n - j0 : XENTC_TWO_PASS_MAX;
+        for (; j0 < n; j0 += block) {
+            const ptrdiff_t nb = n - j0 < block ? n - j0 : block;
             const double bm = XN(row_max)(x + j0, nb);
             if (bm > m) {
                 if (!(__builtin_fabs(bm) <= XENTC_OFFSET_MAX))
@@ -292,8 +293,8 @@ XM_INLINE double XN(lse_blocked)(const XT *restrict x, ptrdiff_t n)
     }
 #endif
     double m = -XM_INF, st = 0.0, cnt = 0.0;
-    for (ptrdiff_t j0 = 0; j0 < n; j0 += XENTC_TWO_PASS_MAX) {
-        const ptrdiff_t nb = n - j0 < XENTC_TWO_PASS_MAX ? n - j0 : XENTC_TWO_PASS_MAX;
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += block) {
+        const ptrdiff_t nb = n - j0 < block ? n - j0 : block;
         const double bm = XN(row_max)(x + j0, nb);
         if (bm > m) {
             st = m == -XM_INF ? 0.0 : (st + cnt) * xm_exp_ftz(m - bm, 0.0);
@@ -315,7 +316,7 @@ XM_INLINE void XN(lse_by_row)(const XT *x, ptrdiff_t ld, ptrdiff_t n_rows, ptrdi
 {
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         const XT *row = x + i * ld;
-        double r = n_cols <= XENTC_TWO_PASS_MAX ? XN(lse_two_pass)(row, n_cols)
+        double r = n_cols <= XENTC_PASS_BLOCK(XT) ? XN(lse_two_pass)(row, n_cols)
                                                 : XN(lse_blocked)(row, n_cols);
         /* a non-finite max or a NaN element (r is NaN), or a result near zero: redone with
            exact shifts and double-accuracy exp */

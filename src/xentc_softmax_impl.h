@@ -31,12 +31,38 @@
 XM_INLINE xentc_lse_state XN(lse_row_state)(const XT *x, ptrdiff_t n)
 {
     xentc_lse_state s;
-#if XENTC_ISA_AVX512 && !XT_IS_F32
-    /* a row that fits in L1 with a finite max: two passes, the second from L1 */
-    double m = n <= XENTC_TWO_PASS_MAX ? XN(row_max)(x, n) : XM_INF;
-    if (__builtin_fabs(m) < XM_INF) {
+#if XENTC_ISA_AVX512
+    /* by blocks of XENTC_PASS_BLOCK_BYTES, two passes over each (the second from L1): the
+       block's max, the running sums rescaled exactly when it rises, then the block's tail
+       below the running max; a block with an infinite max sends the row to the scan */
+    const ptrdiff_t block = XENTC_PASS_BLOCK(XT);
+    double m = -XM_INF, st = 0.0, cnt = 0.0;
+    ptrdiff_t j0 = 0;
+    for (; j0 < n; j0 += block) {
+        const ptrdiff_t nb = n - j0 < block ? n - j0 : block;
+        const double bm = XN(row_max)(x + j0, nb);
+        if (bm == XM_INF)
+            break;
+        if (bm > m) {
+            xm_dd d = xm_two_sum(m, -bm);
+            st = m == -XM_INF ? 0.0 : (st + cnt) * xm_exp_full(d.hi, d.lo);
+            cnt = 0.0;
+            m = bm;
+        }
+        if (m == -XM_INF)
+            continue;                                  /* all -inf so far */
+        double bcnt;
+#  if XT_IS_F32
+        st += xm512_sum_exp_below_f32(x + j0, nb, m, &bcnt);
+#  else
+        st += xm512_sum_exp_below_exact_f64(x + j0, nb, m, &bcnt);
+#  endif
+        cnt += bcnt;
+    }
+    if (j0 >= n && m > -XM_INF) {
         s.m = m;
-        s.st = xm512_sum_exp_below_exact_f64(x, n, m, &s.cnt);
+        s.st = st;
+        s.cnt = cnt;
     } else {
         s = XN(lse_scan)(x, n, 1);
     }
