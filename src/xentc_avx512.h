@@ -1078,11 +1078,13 @@ XM512_TB_ROWS(xm512_tb_rows_f32, float, 1,
  * float32 recomputes it in the last pass (a stored float e would add a rounding).  Where st
  * is not NULL, also the row's statistics relative to m: *st = the sum of exp(x - m) over
  * x != m, *cnt = the number of x == m.  Returns 0, y incomplete, if a term lies below
- * exp(-708) relative to m and is not 0 (the C loop gives it as a subnormal).
+ * exp(-708) relative to m and is not 0 (the C loop gives it as a subnormal).  The n values
+ * at next (the caller's next row, or x itself) are prefetched during the exponentials, so
+ * that the next row's max pass reads from cache.
  */
 #define XM512_SOFTMAX_ROW(NAME, T, F32ACC, LOAD, EXP, STORE_E, E_AGAIN, STORE)              \
     XM512_FUNC int NAME(const T *x, ptrdiff_t n, double m, double kdM, T *y, double *eb,   \
-                        double scale, double *st, double *cnt)                              \
+                        double scale, double *st, double *cnt, const T *next)               \
     {                                                                                       \
         const __m512d vm = _mm512_set1_pd(m), lo = _mm512_set1_pd(m - 708.0);               \
         const __m512d ninf = _mm512_set1_pd(-XM_INF);                                       \
@@ -1100,6 +1102,7 @@ XM512_TB_ROWS(xm512_tb_rows_f32, float, 1,
                 for (int u = 0; u < 4; u++) {                                               \
                     const ptrdiff_t j = j0 + 8 * u;                                         \
                     const __mmask8 k = j < b1 ? xm512_lanes_left(j, b1) : 0;                \
+                    _mm_prefetch((const char *)(next + j), _MM_HINT_T0);                    \
                     __m512d v = LOAD;                  /* lanes past n: -inf, e = 0 */      \
                     __m512d e = EXP(v, kiM, lo);                 /* 0 below lo */           \
                     deep |= _mm512_cmp_pd_mask(v, lo, _CMP_LT_OQ) &                         \

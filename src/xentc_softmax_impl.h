@@ -168,12 +168,14 @@ XM_INLINE void XN(scale_row)(XT *restrict y, ptrdiff_t n, double r)
  * (XN(sum_exp_below)), then y = e / S, formed as q = e * (1/S) plus one Newton correction
  * (q + (e - q S) / S, two FMAs) so that it is e / S to half an ulp.  Float data recompute
  * the exponential in the last pass instead of storing it; the AVX-512 path keeps e in eb
- * (n doubles, 64-byte aligned) where it is not NULL (xm512_softmax_row_f64).  For
- * rows whose max is not finite the statistics path writes scipy's values; returns 1 for the
- * rows NumPy warns on.
+ * (n doubles, 64-byte aligned) where it is not NULL (xm512_softmax_row_f64), and
+ * prefetches the n values at next (the next row, or x) during its exponentials.  For rows
+ * whose max is not finite the statistics path writes scipy's values; returns 1 for the rows
+ * NumPy warns on.
  */
 XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restrict y,
-                                     double *eb, double *sm, double *sl, double scale)
+                                     double *eb, double *sm, double *sl, double scale,
+                                     const XT *next)
 {
     const double m = XN(row_max)(x, n);
     if (!(__builtin_fabs(m) < XM_INF)) {
@@ -189,7 +191,7 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
     if (__builtin_fabs(m) <= XENTC_OFFSET_MAX) {
         double st, cnt;
         if (XM512_XT(softmax_row)(x, n, m, XN(offset_of)(m).kd, y, eb, scale,
-                                  sm ? &st : NULL, &cnt)) {
+                                  sm ? &st : NULL, &cnt, next)) {
             if (sm) {
                 xentc_lse_state s = {m, st, cnt};
                 xentc_put_stats(s, sm, sl);
@@ -199,6 +201,7 @@ XM_INLINE ptrdiff_t XN(softmax_row)(const XT *restrict x, ptrdiff_t n, XT *restr
     }
 #else
     (void)eb;
+    (void)next;
 #endif
     /* per block of XENTC_ROW_BLOCK elements: exponentials (stored in y for double data),
        the tail sum apart from the maxima; the block sums combined pairwise */
@@ -579,8 +582,10 @@ XENTC_ENTRY ptrdiff_t XN(softmax_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_r
         const XT *row = x + i * ldx;
         double *rm = sm ? sm + i : NULL, *rl = sm ? sl + i : NULL;
         if (y && !log_out) {
+            const int pf = i + 1 < n_rows &&
+                           n_cols * (ptrdiff_t)sizeof(XT) > XENTC_PREFETCH_ROW_BYTES;
             n_invalid += XN(softmax_row)(row, n_cols, y + i * ldy, eb, rm, rl,
-                                         rs ? rs[i] : 1.0);
+                                         rs ? rs[i] : 1.0, pf ? row + ldx : row);
             continue;
         }
         xentc_lse_state s = XN(lse_row_state)(row, n_cols);
