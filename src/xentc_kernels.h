@@ -35,8 +35,8 @@
 #endif
 /* Elements per block of the chunk-flat small-C kernels (e[] scratch of this many doubles). */
 #define XENTC_FLAT_BLOCK 2048
-/* Rows up to this many elements are done in two passes (max, then sum), the second from L1;
-   longer ones by the blocked one-pass scan. */
+/* Longest float32 softmax row whose exponentials the AVX-512 path keeps in a buffer on the
+   stack (longer rows: on the heap). */
 #define XENTC_TWO_PASS_MAX 4096
 /* Bytes per block of the row kernels that read each block twice (its max, then its
    exponentials, the second read from L1), for rows longer than one block.  Small blocks keep
