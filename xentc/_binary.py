@@ -8,7 +8,7 @@ import numpy as np
 from . import _core
 from ._threads import effective_n_threads
 from ._validation import (as_real_array, check_grad_out, check_reduction, compute_dtype,
-                          shaped_result, writes_directly)
+                          copied_into, shaped_result, writes_directly)
 
 __all__ = [
     "binary_cross_entropy",
@@ -92,10 +92,7 @@ class _Problem:
         if direct:
             grad = grad_out
         elif want_grad:
-            grad = shaped_result(grad, self.shape, self.result)
-            if grad_out is not None:
-                np.copyto(grad_out, grad)
-                grad = grad_out
+            grad = copied_into(grad_out, shaped_result(grad, self.shape, self.result))
         return out, grad, bad_x, bad_t
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from . import _core
 from ._threads import effective_n_threads
 from ._validation import (as_real_array, check_grad_out, check_reduction, compute_dtype,
-                          rows_view, shaped_result, writes_directly)
+                          copied_into, rows_view, shaped_result, writes_directly)
 
 __all__ = [
     "cross_entropy",
@@ -248,10 +248,8 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
             loss = _scalar(value, result)
     if not want_grad:
         return loss
-    g = grad_out if direct else _grad_like_input(grad, moved_shape, class_axis, result)
-    if grad_out is not None and not direct:
-        np.copyto(grad_out, g)
-        g = grad_out
+    g = grad_out if direct else copied_into(
+        grad_out, _grad_like_input(grad, moved_shape, class_axis, result))
     return (loss, g) if want_loss else g
 
 

@@ -160,3 +160,12 @@ def check_grad_out(grad_out, shape, dtype, *operands):
 def writes_directly(out, dtype):
     """Whether a kernel can write its C-ordered result of ``dtype`` straight into ``out``."""
     return out is not None and out.dtype == dtype and out.flags.c_contiguous
+
+
+def copied_into(out, result):
+    """``result`` copied into ``out`` and ``out`` returned, or ``result`` if ``out`` is None
+    (for a result computed apart because ``out`` could not be written directly)."""
+    if out is None:
+        return result
+    np.copyto(out, result)
+    return out
