@@ -3,7 +3,8 @@
  * over the elements below a row's finite max m and the exponentials of a chunk-flat block;
  * for short rows (3 <= C <= 48) their statistics and softmax 8 rows at a time, transposed in
  * registers; for the log_loss of float32 probabilities, a table log, products instead of
- * sums of logs, and one loop over rows of up to 1024 values that does all the work.  Included
+ * sums of logs, and one loop over rows of up to 1024 values that does all the work; the
+ * binary cross-entropy on logits, with a division-free log1p of a 32-entry table.  Included
  * by xentc_kernels.h on x86-64 only; the portable loops of the kernel templates are used at
  * the other ISA levels and for the other cases.
  *
@@ -1220,5 +1221,247 @@ XM512_FUNC void xm512_row_sums_long_f64(const double *e, ptrdiff_t n, ptrdiff_t 
         _mm512_mask_storeu_pd(s + k, xm512_lanes_left(k, nb), t);
     }
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Binary cross-entropy on logits                                                           */
+/* ---------------------------------------------------------------------------------------- */
+
+/* exp(t) for t <= 0 or NaN within about 0.6 ulp (xm512_exp_core with the table entry's
+   rounding corrected, as in xm512_exp_core16); -inf gives 0, and so do the lanes below -708,
+   whose results are subnormal: the caller recomputes those. */
+XM512_INLINE __m512d xm512_exp_nonpos(__m512d t)
+{
+    const __m512d shift = _mm512_set1_pd(XM_SHIFT);
+    __mmask8 keep = _mm512_cmp_pd_mask(t, _mm512_set1_pd(-708.0), _CMP_NLT_UQ);   /* NaN kept */
+    __m512d tc = _mm512_mask_blend_pd(keep, _mm512_set1_pd(-708.0), t);
+    __m512d kd = _mm512_fmadd_pd(tc, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
+    __m512d n = _mm512_sub_pd(kd, shift);
+    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_HI), tc);
+    r = _mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_LO), r);
+    __m512i ki = _mm512_castpd_si512(kd);
+    __m512d scale = xm512_exp2_16(ki);
+    __m512d q = _mm512_add_pd(xm512_expm1_32(r), xm512_exp2_16_err(ki));
+    return _mm512_maskz_mov_pd(keep, _mm512_fmadd_pd(scale, q, scale));
+}
+
+/*
+ * The reduction of log1p(e) for e in [0, 1] (or NaN): u = 1 + e rounded, d = e - (u - 1) its
+ * rounding error (exact), and i = round(31 (u - 1)) in [0, 31] in the low bits of the
+ * returned value, whose lanes *up flag i >= 16.  With c_i = 1 + i / 31 and inv = 1 / c_i
+ * rounded (xm512_log1p_inv), log1p(e) = -log(inv) + log1p(r), r = (u + d) inv - 1 and
+ * |r| <= 1/62 (a 32-entry table of c_i spanning [1, 2]: no exponent to extract, and c_0 = 1,
+ * so no cancellation as e -> 0).
+ */
+XM512_INLINE __m512d xm512_log1p_reduce(__m512d e, __m512d *u, __m512d *d, __mmask8 *up)
+{
+    const __m512d one = _mm512_set1_pd(1.0);
+    *u = _mm512_add_pd(one, e);
+    *d = _mm512_sub_pd(e, _mm512_sub_pd(*u, one));
+    __m512d kd = _mm512_fmadd_pd(*u, _mm512_set1_pd(31.0), _mm512_set1_pd(XM_SHIFT - 31.0));
+    *up = _mm512_test_epi64_mask(_mm512_castpd_si512(kd), _mm512_set1_epi64(16));
+    return kd;
+}
+
+/* Entry i (the low 5 bits of kd's lanes; *up: i >= 16) of a 32-entry table: two
+   two-register permutes and a blend. */
+XM512_INLINE __m512d xm512_lookup32(__m512d kd, __mmask8 up, const double *tab)
+{
+    __m512i i = _mm512_castpd_si512(kd);
+    return _mm512_mask_blend_pd(
+        up, _mm512_permutex2var_pd(_mm512_load_pd(tab), i, _mm512_load_pd(tab + 8)),
+        _mm512_permutex2var_pd(_mm512_load_pd(tab + 16), i, _mm512_load_pd(tab + 24)));
+}
+
+/* inv_i ~ 1 / c_i, c_i = 1 + i / 31 (inv_0 = 1), each perturbed by up to 2^-23 so that
+   log(1 / inv_i), the second table, is within 2^-66 relative of its double: no low part is
+   needed (src/fit_log1p_coefficients.py computes both, and Q below). */
+static const double xm512_log1p_inv[32] __attribute__((aligned(64))) = {
+    0x1.0000000000000p+0, 0x1.f00002e287ccfp-1, 0x1.e0f8414111d03p-1, 0x1.d2d2d13964580p-1,
+    0x1.c57c564172473p-1, 0x1.b8e38d5fd0e0fp-1, 0x1.acf913b5e5f53p-1, 0x1.a1af2860f73f1p-1,
+    0x1.96f96d8632a6dp-1, 0x1.8ccccddc6f67ap-1, 0x1.831f3aff4c997p-1, 0x1.79e79f1f73a22p-1,
+    0x1.711dc4cde5a5bp-1, 0x1.68ba2d09d7960p-1, 0x1.60b60911b8b26p-1, 0x1.590b20528e798p-1,
+    0x1.51b3bddb27b48p-1, 0x1.4aaaa88da999dp-1, 0x1.43eb1adf224d5p-1, 0x1.3d70a1a0a8967p-1,
+    0x1.373739762a0cdp-1, 0x1.313b14c63f46cp-1, 0x1.2b78c105df2cap-1, 0x1.25ed0b54c6be8p-1,
+    0x1.2094f1d90d961p-1, 0x1.1b6db8675bf63p-1, 0x1.1674c79646340p-1, 0x1.11a7b933d9f68p-1,
+    0x1.0d0456afe89e7p-1, 0x1.088889db0d4d6p-1, 0x1.04325dde6d9d8p-1, 0x1.000000e4e4e09p-1
+};
+static const double xm512_log1p_logc[32] __attribute__((aligned(64))) = {
+    0x0.0p+0, 0x1.0415a8f8ca47cp-5, 0x1.00153d56b4de8p-4, 0x1.7a5c805833c5cp-4,
+    0x1.f11822ae6fe62p-4, 0x1.323db5894b6b1p-3, 0x1.6a5aaaa84a45ep-3, 0x1.a0f87d672873fp-3,
+    0x1.d62b2a5bd31aap-3, 0x1.05027693a4e3cp-2, 0x1.1e4b771540353p-2, 0x1.36f8840df4beep-2,
+    0x1.4f10e5d1002cfp-2, 0x1.669b7b7cbcddbp-2, 0x1.7d9e9dbd15eb2p-2, 0x1.94203dab9221ap-2,
+    0x1.aa25f5df17b4ep-2, 0x1.bfb5006b26365p-2, 0x1.d4d230724c176p-2, 0x1.e9823eb081a69p-2,
+    0x1.fdc953fc26af4p-2, 0x1.08d5d6b6b347ep-1, 0x1.1296883511187p-1, 0x1.1c28889363dd0p-1,
+    0x1.258d9b0ed2359p-1, 0x1.2ec750a5b08e4p-1, 0x1.37d73b11cfb79p-1, 0x1.40bed11382938p-1,
+    0x1.497f6aec5d9f9p-1, 0x1.521a597f1beb9p-1, 0x1.5a90e05ca825ap-1, 0x1.62e42e25d9deap-1
+};
+
+/*
+ * log1p(e) for e in [0, 1] (or NaN) as hi + *lo, within about 0.52 ulp, without a division:
+ * the reduction above with r = rh + rl exact (rh = u inv - 1 rounded, which is exact by
+ * Sterbenz, rl = the product's rounding error + d inv), log1p(r) = r + r^2 Q(r) with Q of
+ * degree 6 (relative error 2^-57.5 on |r| <= 1/62), log(c_i) + rh by Fast2Sum
+ * (|log c_i| >= |rh| or log c_i = 0).
+ */
+XM512_INLINE __m512d xm512_log1p01(__m512d e, __m512d *lo)
+{
+    __m512d u, d;
+    __mmask8 up;
+    __m512d kd = xm512_log1p_reduce(e, &u, &d, &up);
+    __m512d iv = xm512_lookup32(kd, up, xm512_log1p_inv);
+    __m512d c = xm512_lookup32(kd, up, xm512_log1p_logc);
+    __m512d p = _mm512_mul_pd(u, iv);
+    __m512d rl = _mm512_fmadd_pd(d, iv, _mm512_fmsub_pd(u, iv, p));
+    __m512d rh = _mm512_sub_pd(p, _mm512_set1_pd(1.0));
+    __m512d q = _mm512_set1_pd(-0x1.00215301638fep-3);
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(0x1.24af681b63725p-3));
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0x1.55555383fc659p-3));
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(0x1.99999879bd6adp-3));
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0x1.0000000004ad9p-2));
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(0x1.5555555556e9dp-2));
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0.5));
+    /* rh^2 Q(rh) + rl (1 - rh) */
+    __m512d tail = _mm512_fmadd_pd(_mm512_mul_pd(rh, rh), q, _mm512_fnmadd_pd(rl, rh, rl));
+    __m512d hi = _mm512_add_pd(c, rh);
+    __m512d lo1 = _mm512_add_pd(_mm512_sub_pd(rh, _mm512_sub_pd(hi, c)), tail);
+    /* normalised (Fast2Sum again): a low part of up to r^2 / 2 would add a rounding where
+       the caller adds it to another term first */
+    __m512d s = _mm512_add_pd(hi, lo1);
+    *lo = _mm512_sub_pd(lo1, _mm512_sub_pd(s, hi));
+    return s;
+}
+
+/* log1p(e) for e in [0, 1] (or NaN) to float accuracy (relative error about 2^-36): the same
+   reduction, r rounded once, Q of degree 3. */
+XM512_INLINE __m512d xm512_log1p01_f32acc(__m512d e)
+{
+    __m512d u, d;
+    __mmask8 up;
+    __m512d kd = xm512_log1p_reduce(e, &u, &d, &up);
+    __m512d iv = xm512_lookup32(kd, up, xm512_log1p_inv);
+    __m512d c = xm512_lookup32(kd, up, xm512_log1p_logc);
+    /* d enters unscaled: it matters only where i = 0 and inv = 1 */
+    __m512d r = _mm512_add_pd(_mm512_fmsub_pd(u, iv, _mm512_set1_pd(1.0)), d);
+    __m512d q = _mm512_set1_pd(0x1.99b7dde82b4cbp-3);
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-0x1.000e35145bf99p-2));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.555554f76fd8cp-2));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-0x1.ffffffc378820p-2));
+    return _mm512_add_pd(c, _mm512_fmadd_pd(_mm512_mul_pd(r, r), q, r));
+}
+
+/*
+ * Binary cross-entropy on logits for n contiguous elements: the AVX-512 form of
+ * xentc_binary_impl.h's loop in the logits mode, the same formulas (see bin_logits there)
+ * with this section's exponential and division-free log1p (float32: their float-accuracy
+ * forms).  Returns the sum of the losses (need_loss); stores them to lo and the gradients
+ * times gscale to go where those are not NULL.  w and pw are read where weighted.
+ */
+#define XM512_BCE_LOGITS(NAME, T, F32, LOAD, STORE)                                        \
+    XM512_INLINE double NAME##_run(const int need_loss, const int need_grad,                \
+                                   const int weighted, const T *x, const T *t, const T *w,  \
+                                   const T *pw, ptrdiff_t n, double gscale, T *lo, T *go)   \
+    {                                                                                       \
+        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);               \
+        const __m512i sign = _mm512_set1_epi64((long long)0x8000000000000000ULL);          \
+        __m512d acc = zero;                                                                 \
+        for (ptrdiff_t j = 0; j < n; j += 8) {                                              \
+            const __mmask8 k = xm512_lanes_left(j, n);                                      \
+            const __m512d xv = LOAD(x), tv = LOAD(t);                                       \
+            const __m512d wv = weighted ? LOAD(w) : one, pv = weighted ? LOAD(pw) : one;    \
+            /* e = exp(-|x|); lanes with |x| > 700 are fixed up below (float64: e is        \
+               subnormal, or 0 where x is infinite; both: the infinite x) */                \
+            const __m512d nax = _mm512_castsi512_pd(                                        \
+                _mm512_or_si512(_mm512_castpd_si512(xv), sign));                            \
+            const __mmask8 big = _mm512_mask_cmp_pd_mask(k, nax, _mm512_set1_pd(-700.0),    \
+                                                         _CMP_LT_OQ);                       \
+            __m512d e = F32 ? xm512_exp_f32acc(nax) : xm512_exp_nonpos(nax);                \
+            if (!F32 && big) {                                                              \
+                double ev[8], nv[8];                                                        \
+                _mm512_storeu_pd(ev, e);                                                    \
+                _mm512_storeu_pd(nv, nax);                                                  \
+                for (int l = 0; l < 8; l++)                                                 \
+                    if (big >> l & 1)                                                       \
+                        ev[l] = xm_exp_full(nv[l], 0.0);                                    \
+                e = _mm512_loadu_pd(ev);                                                    \
+            }                                                                               \
+            const __mmask8 pos = _mm512_cmp_pd_mask(xv, zero, _CMP_GE_OQ);                  \
+            const __m512d omt = _mm512_sub_pd(one, tv);                                     \
+            const __m512d pwt = weighted ? _mm512_mul_pd(pv, tv) : tv;                      \
+            if (need_loss) {                                                                \
+                /* (1 - t) x for x >= 0, -pw t x below: max(x, 0) - t' x, rounded once */   \
+                const __m512d tx = weighted ? _mm512_mask_blend_pd(pos, pwt, tv) : tv;      \
+                __m512d base = _mm512_fnmadd_pd(tx, xv, _mm512_max_pd(xv, zero));           \
+                if (big) {                                                                  \
+                    /* infinite x: (1 - t) inf or pw t inf, 0 where that factor is 0 */     \
+                    __mmask8 inf = _mm512_cmp_pd_mask(nax, _mm512_set1_pd(-XM_INF),         \
+                                                      _CMP_EQ_OQ);                          \
+                    __m512d f = _mm512_mask_blend_pd(pos, pwt, omt);                        \
+                    __mmask8 nz = _mm512_cmp_pd_mask(f, zero, _CMP_NEQ_UQ);                 \
+                    base = _mm512_mask_mov_pd(                                              \
+                        base, inf, _mm512_maskz_mul_pd(nz, f, _mm512_set1_pd(XM_INF)));     \
+                }                                                                           \
+                __m512d l = weighted ? _mm512_fmadd_pd(_mm512_sub_pd(pv, one), tv, one)     \
+                                     : one;                                                 \
+                __m512d v;                                                                  \
+                if (F32) {                                                                  \
+                    v = _mm512_fmadd_pd(l, xm512_log1p01_f32acc(e), base);                  \
+                } else {                                                                    \
+                    __m512d al, ah = xm512_log1p01(e, &al);                                 \
+                    v = _mm512_fmadd_pd(l, ah, _mm512_fmadd_pd(l, al, base));               \
+                }                                                                           \
+                if (weighted)                                                               \
+                    v = xm512_weighted(wv, v);                                              \
+                acc = _mm512_mask_add_pd(acc, k, acc, v);                                   \
+                if (lo)                                                                     \
+                    STORE(lo, v);                                                           \
+            }                                                                               \
+            if (need_grad) {                                                                \
+                /* sigma(x) and sigma(-x) from e: 1 / (1 + e) and e / (1 + e) */            \
+                __m512d s = _mm512_div_pd(one, _mm512_add_pd(one, e));                      \
+                __m512d es = _mm512_mul_pd(e, s);                                           \
+                __m512d sp = _mm512_mask_blend_pd(pos, es, s);                              \
+                __m512d sn = _mm512_mask_blend_pd(pos, s, es);                              \
+                __m512d g = _mm512_fmsub_pd(omt, sp, _mm512_mul_pd(pwt, sn));               \
+                if (weighted)                                                               \
+                    g = xm512_weighted(wv, g);                                              \
+                STORE(go, _mm512_mul_pd(g, _mm512_set1_pd(gscale)));                       \
+            }                                                                               \
+        }                                                                                   \
+        return _mm512_reduce_add_pd(acc);                                                   \
+    }                                                                                       \
+                                                                                            \
+    XM512_FUNC double NAME(int need_loss, int need_grad, int weighted, const T *x,          \
+                           const T *t, const T *w, const T *pw, ptrdiff_t n, double gscale, \
+                           T *lo, T *go)                                                    \
+    {                                                                                       \
+        if (weighted) {                                                                     \
+            if (!need_grad)                                                                 \
+                return NAME##_run(1, 0, 1, x, t, w, pw, n, gscale, lo, go);                 \
+            if (!need_loss)                                                                 \
+                return NAME##_run(0, 1, 1, x, t, w, pw, n, gscale, lo, go);                 \
+            return NAME##_run(1, 1, 1, x, t, w, pw, n, gscale, lo, go);                     \
+        }                                                                                   \
+        if (!need_grad)                                                                     \
+            return NAME##_run(1, 0, 0, x, t, w, pw, n, gscale, lo, go);                     \
+        if (!need_loss)                                                                     \
+            return NAME##_run(0, 1, 0, x, t, w, pw, n, gscale, lo, go);                     \
+        return NAME##_run(1, 1, 0, x, t, w, pw, n, gscale, lo, go);                         \
+    }
+
+/* w v, but 0 where w = 0 and v is infinite (xentc_weighted) */
+XM512_INLINE __m512d xm512_weighted(__m512d w, __m512d v)
+{
+    __mmask8 z = _mm512_cmp_pd_mask(w, _mm512_setzero_pd(), _CMP_EQ_OQ);
+    z = _mm512_mask_cmp_pd_mask(z, _mm512_abs_pd(v), _mm512_set1_pd(XM_INF), _CMP_EQ_OQ);
+    return _mm512_maskz_mul_pd((__mmask8)~z, w, v);
+}
+
+/* lanes k of element j on (the loop's k and j) */
+#define XM512_BCE_LOAD_F64(p) _mm512_maskz_loadu_pd(k, (p) + j)
+#define XM512_BCE_STORE_F64(p, v) _mm512_mask_storeu_pd((p) + j, k, (v))
+#define XM512_BCE_LOAD_F32(p) _mm512_cvtps_pd(_mm256_maskz_loadu_ps(k, (p) + j))
+#define XM512_BCE_STORE_F32(p, v) _mm256_mask_storeu_ps((p) + j, k, _mm512_cvtpd_ps(v))
+XM512_BCE_LOGITS(xm512_bce_logits_f64, double, 0, XM512_BCE_LOAD_F64, XM512_BCE_STORE_F64)
+XM512_BCE_LOGITS(xm512_bce_logits_f32, float, 1, XM512_BCE_LOAD_F32, XM512_BCE_STORE_F32)
 
 #endif /* XENTC_AVX512_H */

@@ -7,15 +7,23 @@
  * place, a constant one (strides 0) is expanded once per call, any other pattern (F order,
  * slices, a weight broadcast along some axis) is gathered into an L1 buffer one block of
  * XENTC_BIN_BLOCK elements at a time.  Every block then runs one `omp simd` loop that
- * computes the loss and/or the gradient of each element in double; the loss of a block is a
- * vector sum, the blocks of a task are added by a binary cascade.  The caller splits the
- * elements into fixed tasks and adds the task sums in a fixed order, so the result does not
- * depend on the number of threads.
+ * computes the loss and/or the gradient of each element in double (on logits at the AVX-512
+ * level: xm512_bce_logits_*, with a table exponential and a division-free table log1p, the
+ * same formulas otherwise); the loss of a block is a vector sum, the blocks of a task are
+ * added by a binary cascade.  The caller splits the elements into fixed tasks and adds the
+ * task sums in a fixed order, so the result does not depend on the number of threads.
  *
  * Zero weight times infinity is zero: a term whose factor (t, 1 - t, pos_weight * t or the
  * weight) is exactly 0 contributes 0 even where its log is infinite, so the infinite-logit
  * limits are the mathematically correct 0 / inf.
  */
+
+/* xm512_<name>_f64 or _f32, for this instantiation's XT */
+#if XT_IS_F32
+#  define XM512_XT(name) xm512_##name##_f32
+#else
+#  define XM512_XT(name) xm512_##name##_f64
+#endif
 
 /*
  * Logits: loss = w [pw t softplus(-x) + (1 - t) softplus(x)] and its derivative in x,
@@ -218,8 +226,15 @@ XM_INLINE double XN(bin_task)(const int mode, const int need_loss, const int nee
         const XT *pw = !weighted ? NULL : pw_const ? pb : XN(bin_operand)(&A->pw, C, b0, n, pb);
         XT *lo = A->loss ? (XT *)A->loss + b0 : lb;
         XT *go = need_grad ? (XT *)A->grad + b0 : NULL;
-        double s = XN(bin_run)(mode, need_loss, need_grad, weighted, x, t, w, pw, n, A->lo,
-                               A->hi, A->gscale, lo, go, bad_x, bad_t);
+        double s;
+#if XENTC_ISA_AVX512
+        if (mode == XENTC_BIN_LOGITS)
+            s = XM512_XT(bce_logits)(need_loss, need_grad, weighted, x, t, w, pw, n,
+                                     A->gscale, A->loss ? lo : NULL, go);
+        else
+#endif
+            s = XN(bin_run)(mode, need_loss, need_grad, weighted, x, t, w, pw, n, A->lo,
+                            A->hi, A->gscale, lo, go, bad_x, bad_t);
         if (need_loss)
             xm_cascade_add(&sum, s);
     }
@@ -261,3 +276,5 @@ XENTC_ENTRY double XN(binary_task)(const xentc_bin_args *A, ptrdiff_t e0, ptrdif
 #undef XN_BIN_CASE
     return 0.0;
 }
+
+#undef XM512_XT

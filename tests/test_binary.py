@@ -486,6 +486,34 @@ def test_extreme_logits_against_mpmath(cpu_level, x, t):
     assert ulp_error(g, mp_logits_grad(x, t), np.float64, scale=grad_scale(x, t)).max() <= 2.0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logits_lanes_do_not_depend_on_their_neighbours(cpu_level, dtype):
+    # the vector kernels fix up whole groups of lanes where one holds |x| > 700 or inf: every
+    # element must come out as it does alone, wherever it sits among such values
+    rng = np.random.default_rng(7)
+    special = [np.inf, -np.inf, np.nan, 745.0, -745.0, 720.0, -709.5, 1e30, -1e30]
+    x = rng.standard_normal(101) * 4
+    x[rng.choice(101, 30, replace=False)] = rng.choice(special, 30)
+    x = x.astype(dtype)
+    t = rng.choice([0.0, 1.0, 0.5, 0.2], 101).astype(dtype)
+    pw = rng.uniform(0, 2, 101).astype(dtype)
+    for kw in ({}, {"pos_weight": pw}):
+        loss = BCEL(x, t, reduction="none", **kw)
+        grad = xentc.binary_cross_entropy_with_logits_grad(x, t, reduction="none", **kw)
+        alone = [BCEL(x[i:i + 1], t[i:i + 1], reduction="none",
+                      **{k: v[i:i + 1] for k, v in kw.items()})[0] for i in range(101)]
+        galone = [xentc.binary_cross_entropy_with_logits_grad(
+            x[i:i + 1], t[i:i + 1], reduction="none",
+            **{k: v[i:i + 1] for k, v in kw.items()})[0] for i in range(101)]
+        assert_array_equal(loss, np.array(alone, dtype=dtype))
+        assert_array_equal(grad, np.array(galone, dtype=dtype))
+        finite = np.isfinite(x)
+        exact = ref.binary_cross_entropy_with_logits(x.astype(np.float64), t, reduction="none",
+                                                     **kw)
+        assert_allclose(loss[finite], exact[finite], rtol=4 * np.finfo(dtype).eps,
+                        atol=np.finfo(dtype).smallest_subnormal)
+
+
 @pytest.mark.parametrize("kind", ["logits", "probs", "probs_eps"])
 def test_float32_ulps_and_mean(cpu_level, kind):
     rng = np.random.default_rng(6)

@@ -1,0 +1,61 @@
+# Tables and polynomial of xm512_log1p01 / xm512_log1p01_f32acc (src/xentc_avx512.h).
+#
+# log1p(e) for e in [0, 1]: u = 1 + e in [1, 2], i = round(31 (u - 1)), c_i = 1 + i / 31,
+# log(u) = log(1 / inv_i) + log1p(r), r = u inv_i - 1, |r| <= 1/62 (+ 2^-23).
+# inv_0 = 1; the other inv_i are 1 / c_i perturbed at random by up to 2^-23 until
+# log(1 / inv_i) is within 2^-66 relative of a double (so the table needs no low part).
+# Q(r) with log1p(r) = r + r^2 Q(r): Lawson-reweighted least squares on Chebyshev nodes of
+# [-1/62, 1/62] for minimal error of log1p relative to |r| (the result's size near 0).
+# Usage: python fit_log1p_coefficients.py   (prints the tables, then Q of degree 6 and 3)
+import random
+
+import mpmath as mp
+
+mp.mp.dps = 50
+random.seed(2026)
+
+
+def tables():
+    inv, logc = [1.0], [0.0]
+    for i in range(1, 32):
+        c = 1 + mp.mpf(i) / 31
+        while True:
+            v = float((1 / c) * (1 + (random.random() - 0.5) * 2 ** -22))
+            L = -mp.log(mp.mpf(v))
+            if abs((L - float(L)) / L) < mp.mpf(2) ** -66:
+                break
+        inv.append(v)
+        logc.append(float(L))
+    return inv, logc
+
+
+def q_exact(r):
+    return mp.mpf(-1) / 2 if r == 0 else (mp.log1p(r) - r) / r ** 2
+
+
+def fit(deg, R, npts=300, iters=25):
+    xs = [R * mp.cos(mp.pi * (k + 0.5) / npts) for k in range(npts)]
+    w = [mp.mpf(1)] * npts
+    for _ in range(iters):
+        A = mp.matrix(npts, deg + 1)
+        y = mp.matrix(npts, 1)
+        for i, x in enumerate(xs):
+            sw = mp.sqrt(w[i]) * abs(x)
+            for j in range(deg + 1):
+                A[i, j] = sw * x ** j
+            y[i] = sw * q_exact(x)
+        c = [mp.mpf(float(ci)) for ci in mp.lu_solve(A.T * A, A.T * y)]
+        errs = [abs(sum(c[j] * x ** j for j in range(deg + 1)) - q_exact(x)) * abs(x)
+                for x in xs]
+        s = sum(w[i] * errs[i] for i in range(npts))
+        w = [w[i] * errs[i] / s for i in range(npts)]
+    return c, max(errs)
+
+
+inv, logc = tables()
+print("inv:", ", ".join(v.hex() for v in inv))
+print("log(1/inv):", ", ".join(v.hex() for v in logc))
+for deg in (6, 3):
+    c, err = fit(deg, mp.mpf(1) / 62)
+    print(f"Q degree {deg}, error relative to |r|: 2^{float(mp.log(err, 2)):.1f}")
+    print("  (highest first)", ", ".join(float(ci).hex() for ci in reversed(c)))
