@@ -1226,10 +1226,11 @@ XM512_FUNC void xm512_row_sums_long_f64(const double *e, ptrdiff_t n, ptrdiff_t 
 /* Binary cross-entropy on logits                                                           */
 /* ---------------------------------------------------------------------------------------- */
 
-/* exp(t) for t <= 0 or NaN within about 0.6 ulp (xm512_exp_core with the table entry's
-   rounding corrected, as in xm512_exp_core16); -inf gives 0, and so do the lanes below -708,
-   whose results are subnormal: the caller recomputes those. */
-XM512_INLINE __m512d xm512_exp_nonpos(__m512d t)
+/* exp(t + tl) for t <= 0 or NaN within about 0.6 ulp (xm512_exp_core with the table
+   entry's rounding corrected, as in xm512_exp_core16), tl a low part (|tl| <= ulp(t), read
+   where has_lo); -inf gives 0, and so do the lanes below -708, whose results are subnormal:
+   the caller recomputes those (xm512_exp_fix_small). */
+XM512_INLINE __m512d xm512_exp_nonpos_lo(__m512d t, __m512d tl, const int has_lo)
 {
     const __m512d shift = _mm512_set1_pd(XM_SHIFT);
     __mmask8 keep = _mm512_cmp_pd_mask(t, _mm512_set1_pd(-708.0), _CMP_NLT_UQ);   /* NaN kept */
@@ -1238,10 +1239,31 @@ XM512_INLINE __m512d xm512_exp_nonpos(__m512d t)
     __m512d n = _mm512_sub_pd(kd, shift);
     __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_HI), tc);
     r = _mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_LO), r);
+    if (has_lo)
+        r = _mm512_add_pd(r, tl);
     __m512i ki = _mm512_castpd_si512(kd);
     __m512d scale = xm512_exp2_16(ki);
     __m512d q = _mm512_add_pd(xm512_expm1_32(r), xm512_exp2_16_err(ki));
     return _mm512_maskz_mov_pd(keep, _mm512_fmadd_pd(scale, q, scale));
+}
+
+XM512_INLINE __m512d xm512_exp_nonpos(__m512d t)
+{
+    return xm512_exp_nonpos_lo(t, t, 0);
+}
+
+/* e with its lanes `small' (arguments below -700, whose results may be subnormal) computed
+   again by xm_exp_full(t, tl). */
+XM512_INLINE __m512d xm512_exp_fix_small(__m512d e, __m512d t, __m512d tl, __mmask8 small)
+{
+    double ev[8], tv[8], lv[8];
+    _mm512_storeu_pd(ev, e);
+    _mm512_storeu_pd(tv, t);
+    _mm512_storeu_pd(lv, tl);
+    for (int l = 0; l < 8; l++)
+        if (small >> l & 1)
+            ev[l] = xm_exp_full(tv[l], lv[l]);
+    return _mm512_loadu_pd(ev);
 }
 
 /*
@@ -1375,15 +1397,8 @@ XM512_INLINE __m512d xm512_log1p01_f32acc(__m512d e)
             const __mmask8 big = _mm512_mask_cmp_pd_mask(k, nax, _mm512_set1_pd(-700.0),    \
                                                          _CMP_LT_OQ);                       \
             __m512d e = F32 ? xm512_exp_f32acc(nax) : xm512_exp_nonpos(nax);                \
-            if (!F32 && big) {                                                              \
-                double ev[8], nv[8];                                                        \
-                _mm512_storeu_pd(ev, e);                                                    \
-                _mm512_storeu_pd(nv, nax);                                                  \
-                for (int l = 0; l < 8; l++)                                                 \
-                    if (big >> l & 1)                                                       \
-                        ev[l] = xm_exp_full(nv[l], 0.0);                                    \
-                e = _mm512_loadu_pd(ev);                                                    \
-            }                                                                               \
+            if (!F32 && big)                                                                \
+                e = xm512_exp_fix_small(e, nax, zero, big);                                 \
             const __mmask8 pos = _mm512_cmp_pd_mask(xv, zero, _CMP_GE_OQ);                  \
             const __m512d omt = _mm512_sub_pd(one, tv);                                     \
             const __m512d pwt = weighted ? _mm512_mul_pd(pv, tv) : tv;                      \
@@ -1463,5 +1478,205 @@ XM512_INLINE __m512d xm512_weighted(__m512d w, __m512d v)
 #define XM512_BCE_STORE_F32(p, v) _mm256_mask_storeu_ps((p) + j, k, _mm512_cvtpd_ps(v))
 XM512_BCE_LOGITS(xm512_bce_logits_f64, double, 0, XM512_BCE_LOAD_F64, XM512_BCE_STORE_F64)
 XM512_BCE_LOGITS(xm512_bce_logits_f32, float, 1, XM512_BCE_LOAD_F32, XM512_BCE_STORE_F32)
+
+/* ---------------------------------------------------------------------------------------- */
+/* Rows of two values (C = 2)                                                               */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Rows i .. i + 7 of contiguous rows of two (k2: their 16 values that exist): the first
+   values in *a, the second in *b. */
+XM512_INLINE void xm512_load_pairs_f64(const double *x, ptrdiff_t i, __mmask16 k2, __m512d *a,
+                                       __m512d *b)
+{
+    const __m512i first = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i second = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+    __m512d v0 = _mm512_maskz_loadu_pd((__mmask8)k2, x + 2 * i);
+    __m512d v1 = _mm512_maskz_loadu_pd((__mmask8)(k2 >> 8), x + 2 * i + 8);
+    *a = _mm512_permutex2var_pd(v0, first, v1);
+    *b = _mm512_permutex2var_pd(v0, second, v1);
+}
+
+XM512_INLINE void xm512_load_pairs_f32(const float *x, ptrdiff_t i, __mmask16 k2, __m512d *a,
+                                       __m512d *b)
+{
+    const __m512i split = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14,
+                                            1, 3, 5, 7, 9, 11, 13, 15);
+    __m512 v = _mm512_permutexvar_ps(split, _mm512_maskz_loadu_ps(k2, x + 2 * i));
+    *a = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    *b = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+}
+
+/* The inverse: rows i .. i + 7 of (a, b) stored as contiguous rows of two (lanes k2). */
+XM512_INLINE void xm512_store_pairs_f64(double *y, ptrdiff_t i, __mmask16 k2, __m512d a,
+                                        __m512d b)
+{
+    const __m512i lo = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
+    const __m512i hi = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+    _mm512_mask_storeu_pd(y + 2 * i, (__mmask8)k2, _mm512_permutex2var_pd(a, lo, b));
+    _mm512_mask_storeu_pd(y + 2 * i + 8, (__mmask8)(k2 >> 8), _mm512_permutex2var_pd(a, hi, b));
+}
+
+XM512_INLINE void xm512_store_pairs_f32(float *y, ptrdiff_t i, __mmask16 k2, __m512d a,
+                                        __m512d b)
+{
+    const __m512i mix = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11,
+                                          4, 12, 5, 13, 6, 14, 7, 15);
+    __m512 v = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(a)),
+                                  _mm512_cvtpd_ps(b), 1);
+    _mm512_mask_storeu_ps(y + 2 * i, k2, _mm512_permutexvar_ps(mix, v));
+}
+
+/* x - y exactly as hi + *lo (TwoSum). */
+XM512_INLINE __m512d xm512_two_diff(__m512d x, __m512d y, __m512d *lo)
+{
+    __m512d s = _mm512_sub_pd(x, y);
+    __m512d bp = _mm512_sub_pd(s, x);
+    *lo = _mm512_sub_pd(_mm512_sub_pd(x, _mm512_sub_pd(s, bp)), _mm512_add_pd(y, bp));
+    return s;
+}
+
+/* -|d| = th + *tl for d = dh + dl (an exact difference). */
+XM512_INLINE __m512d xm512_neg_abs2(__m512d dh, __m512d dl, __m512d *tl)
+{
+    const __m512i sign = _mm512_set1_epi64((long long)0x8000000000000000ULL);
+    __mmask8 neg = _mm512_cmp_pd_mask(dh, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d ndl = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(dl), sign));
+    *tl = _mm512_mask_blend_pd(neg, ndl, dl);
+    return _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(dh), sign));
+}
+
+/* exp(th + tl) for th <= 0 (or NaN) with a low part, subnormal results kept (lanes k). */
+XM512_INLINE __m512d xm512_exp_nonpos_full(__m512d th, __m512d tl, __mmask8 k)
+{
+    __m512d e = xm512_exp_nonpos_lo(th, tl, 1);
+    __mmask8 small = _mm512_mask_cmp_pd_mask(k, th, _mm512_set1_pd(-700.0), _CMP_LT_OQ);
+    return small ? xm512_exp_fix_small(e, th, tl, small) : e;
+}
+
+/*
+ * Log-sum-exp of n contiguous rows of two, the AVX-512 form of XN(lse_pair):
+ * max + log1p(exp(-|a - b|)), a - b exact and the sum rounded once for float64; float32 rows
+ * with the float-accuracy exp and log1p (a - b is exact in double).
+ */
+XM512_FUNC void xm512_lse_pair_f64(const double *x, ptrdiff_t n, double *out)
+{
+    const __m512d inf = _mm512_set1_pd(XM_INF);
+    for (ptrdiff_t i = 0; i < n; i += 8) {
+        const __mmask8 k = xm512_lanes_left(i, n);
+        __m512d a, b, dl, tl, ll;
+        xm512_load_pairs_f64(x, i, xm512_lanes_left16(2 * i, 2 * n), &a, &b);
+        __m512d m = _mm512_max_pd(a, b);                        /* a > b ? a : b */
+        __m512d dh = xm512_two_diff(a, b, &dl);
+        __m512d th = xm512_neg_abs2(dh, dl, &tl);
+        __m512d e = xm512_exp_nonpos_full(th, tl, k);
+        __m512d lh = xm512_log1p01(e, &ll);
+        /* m + (lh + ll), one rounding: xm_add_dd */
+        __m512d s = _mm512_add_pd(m, lh);
+        __m512d bp = _mm512_sub_pd(s, m);
+        __m512d lo = _mm512_add_pd(_mm512_sub_pd(m, _mm512_sub_pd(s, bp)),
+                                   _mm512_sub_pd(lh, bp));
+        __m512d r = _mm512_add_pd(s, _mm512_add_pd(lo, ll));
+        /* m infinite or NaN: m + e (e is 0 or NaN); equal infinities: themselves */
+        __mmask8 fin = _mm512_cmp_pd_mask(_mm512_abs_pd(m), inf, _CMP_LT_OQ);
+        r = _mm512_mask_blend_pd(fin, _mm512_add_pd(m, e), r);
+        __mmask8 same_inf = _mm512_mask_cmp_pd_mask(
+            _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ), _mm512_abs_pd(a), inf, _CMP_EQ_OQ);
+        _mm512_mask_storeu_pd(out + i, k, _mm512_mask_mov_pd(r, same_inf, a));
+    }
+}
+
+XM512_FUNC void xm512_lse_pair_f32(const float *x, ptrdiff_t n, float *out)
+{
+    const __m512d inf = _mm512_set1_pd(XM_INF);
+    const __m512i sign = _mm512_set1_epi64((long long)0x8000000000000000ULL);
+    for (ptrdiff_t i = 0; i < n; i += 8) {
+        const __mmask8 k = xm512_lanes_left(i, n);
+        __m512d a, b;
+        xm512_load_pairs_f32(x, i, xm512_lanes_left16(2 * i, 2 * n), &a, &b);
+        __m512d m = _mm512_max_pd(a, b);
+        __m512d t = _mm512_castsi512_pd(
+            _mm512_or_si512(_mm512_castpd_si512(_mm512_sub_pd(a, b)), sign));
+        __m512d r = _mm512_add_pd(m, xm512_log1p01_f32acc(xm512_exp_f32acc(t)));
+        __mmask8 same_inf = _mm512_mask_cmp_pd_mask(
+            _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ), _mm512_abs_pd(a), inf, _CMP_EQ_OQ);
+        _mm256_mask_storeu_ps(out + i, k, _mm512_cvtpd_ps(_mm512_mask_mov_pd(r, same_inf, a)));
+    }
+}
+
+/*
+ * Cross-entropy of n contiguous rows of two with class-index targets y, the AVX-512 form of
+ * XN(ce_pair_loop) (same formulas: softplus of d = x_other - x_y formed exactly, the gradient
+ * +-gscale w_y sigmoid(d)).  Writes each row's weighted loss to lr (0 where y is ignore) and
+ * the gradient to g where with_grad; returns whether a row has a non-finite value or
+ * difference (those rows are finished by the caller's general path).
+ */
+#define XM512_CE_PAIR(NAME, T, F32, LOAD_PAIRS, STORE_PAIRS)                              \
+    XM512_INLINE int NAME##_run(const T *x, ptrdiff_t n, const int64_t *y, int64_t ignore,  \
+                                const double *w, double *lr, T *g, double gscale,          \
+                                const int with_grad)                                        \
+    {                                                                                       \
+        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);               \
+        const __m512d inf = _mm512_set1_pd(XM_INF);                                         \
+        const __m512d w0 = _mm512_set1_pd(w ? w[0] : 1.0);                                 \
+        const __m512d w1 = _mm512_set1_pd(w ? w[1] : 1.0);                                 \
+        __mmask8 special = 0;                                                               \
+        for (ptrdiff_t i = 0; i < n; i += 8) {                                              \
+            const __mmask8 k = xm512_lanes_left(i, n);                                      \
+            const __mmask16 k2 = xm512_lanes_left16(2 * i, 2 * n);                          \
+            __m512d a, b, dl, tl;                                                           \
+            LOAD_PAIRS(x, i, k2, &a, &b);                                                   \
+            const __m512i yi = _mm512_maskz_loadu_epi64(k, y + i);                          \
+            const __mmask8 second = _mm512_cmpeq_epi64_mask(yi, _mm512_set1_epi64(1));     \
+            const __mmask8 ign = _mm512_cmpeq_epi64_mask(yi, _mm512_set1_epi64(ignore));    \
+            const __m512d xy = _mm512_mask_blend_pd(second, a, b);                          \
+            const __m512d xo = _mm512_mask_blend_pd(second, b, a);                          \
+            const __m512d dh = xm512_two_diff(xo, xy, &dl);                                 \
+            const __mmask8 dpos = _mm512_cmp_pd_mask(dh, zero, _CMP_GT_OQ);                 \
+            const __m512d th = xm512_neg_abs2(dh, dl, &tl);          /* -|d| = th + tl */   \
+            __m512d e, loss;                                                                \
+            if (F32) {                                                                      \
+                /* th + tl rounded: float accuracy */                                       \
+                const __m512d t = _mm512_add_pd(th, tl);                                    \
+                e = xm512_exp_f32acc(t);                                                    \
+                __m512d L = xm512_log1p01_f32acc(e);                                        \
+                loss = _mm512_mask_blend_pd(dpos, L, _mm512_sub_pd(L, t));                  \
+            } else {                                                                        \
+                e = xm512_exp_nonpos_full(th, tl, k);                                       \
+                __m512d ll, lh = xm512_log1p01(e, &ll);                                     \
+                __m512d L = _mm512_add_pd(lh, ll);                                          \
+                /* d > 0: |d| + (|d|'s low part + L) */                                     \
+                __m512d up = _mm512_sub_pd(_mm512_sub_pd(zero, th), _mm512_sub_pd(tl, L));  \
+                loss = _mm512_mask_blend_pd(dpos, L, up);                                   \
+            }                                                                               \
+            const __m512d wy = _mm512_mask_blend_pd(second, w0, w1);                        \
+            if (with_grad) {                                                                \
+                /* sigmoid(d) = p(other): 1 / (1 + e) for d > 0, else e / (1 + e) */        \
+                __m512d r = _mm512_div_pd(one, _mm512_add_pd(one, e));                      \
+                __m512d so = _mm512_mask_blend_pd(dpos, _mm512_mul_pd(e, r), r);            \
+                __m512d go = _mm512_mul_pd(                                                 \
+                    _mm512_maskz_mul_pd((__mmask8)~ign, _mm512_set1_pd(gscale), wy), so);   \
+                __m512d ngo = _mm512_sub_pd(zero, go);                                      \
+                STORE_PAIRS(g, i, k2, _mm512_mask_blend_pd(second, ngo, go),                \
+                            _mm512_mask_blend_pd(second, go, ngo));                         \
+            }                                                                               \
+            __m512d li = _mm512_maskz_mov_pd((__mmask8)~ign, xm512_weighted(wy, loss));     \
+            _mm512_mask_storeu_pd(lr + i, k, li);                                           \
+            __mmask8 fin = _mm512_cmp_pd_mask(_mm512_abs_pd(a), inf, _CMP_LT_OQ) &          \
+                           _mm512_cmp_pd_mask(_mm512_abs_pd(b), inf, _CMP_LT_OQ) &          \
+                           _mm512_cmp_pd_mask(_mm512_abs_pd(dh), inf, _CMP_LT_OQ);          \
+            special |= (__mmask8)(k & ~fin);                                                \
+        }                                                                                   \
+        return special != 0;                                                                \
+    }                                                                                       \
+                                                                                            \
+    XM512_FUNC int NAME(const T *x, ptrdiff_t n, const int64_t *y, int64_t ignore,          \
+                        const double *w, double *lr, T *g, double gscale)                   \
+    {                                                                                       \
+        return g ? NAME##_run(x, n, y, ignore, w, lr, g, gscale, 1)                         \
+                 : NAME##_run(x, n, y, ignore, w, lr, g, gscale, 0);                        \
+    }
+
+XM512_CE_PAIR(xm512_ce_pair_f64, double, 0, xm512_load_pairs_f64, xm512_store_pairs_f64)
+XM512_CE_PAIR(xm512_ce_pair_f32, float, 1, xm512_load_pairs_f32, xm512_store_pairs_f32)
 
 #endif /* XENTC_AVX512_H */

@@ -18,13 +18,6 @@
  * limits are the mathematically correct 0 / inf.
  */
 
-/* xm512_<name>_f64 or _f32, for this instantiation's XT */
-#if XT_IS_F32
-#  define XM512_XT(name) xm512_##name##_f32
-#else
-#  define XM512_XT(name) xm512_##name##_f64
-#endif
-
 /*
  * Logits: loss = w [pw t softplus(-x) + (1 - t) softplus(x)] and its derivative in x,
  * w [(1 - t) sigma(x) - pw t sigma(-x)].  With a = log1p(exp(-|x|)),
@@ -276,5 +269,3 @@ XENTC_ENTRY double XN(binary_task)(const xentc_bin_args *A, ptrdiff_t e0, ptrdif
 #undef XN_BIN_CASE
     return 0.0;
 }
-
-#undef XM512_XT

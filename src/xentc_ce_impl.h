@@ -171,7 +171,7 @@ XM_INLINE double XN(ce_prob_finish)(const XT *restrict x, ptrdiff_t ldx, ptrdiff
  *   loss = max(d, 0) + log1p(exp(-|d|)),
  * and the gradient (if g is not NULL) +-gscale w_y sigmoid(d) -- no 1 - p cancellation.
  * Rows with a non-finite value (or a difference that overflows) are finished afterwards by
- * the general path.
+ * the general path.  At the AVX-512 level xm512_ce_pair_* does the same with intrinsics.
  */
 XM_INLINE int XN(ce_pair_loop)(const XT *restrict x, ptrdiff_t n, const int64_t *restrict y,
                                int64_t ignore, const double *restrict w, double *restrict lr,
@@ -217,9 +217,13 @@ XM_INLINE void XN(ce_pair_index)(const XT *restrict x, ptrdiff_t n, const int64_
                                  int64_t ignore, const double *restrict w, int neg_zero,
                                  double *restrict lr, XT *restrict g, double gscale)
 {
+#if XENTC_ISA_AVX512
+    const int any_special = XM512_XT(ce_pair)(x, n, y, ignore, w, lr, g, gscale);
+#else
     /* two instances of the loop (a branch inside it would stop its vectorisation) */
     const int any_special = g ? XN(ce_pair_loop)(x, n, y, ignore, w, lr, g, gscale, 1)
                               : XN(ce_pair_loop)(x, n, y, ignore, w, lr, NULL, 0.0, 0);
+#endif
     if (neg_zero) {
 #pragma omp simd
         for (ptrdiff_t i = 0; i < n; i++)

@@ -253,6 +253,12 @@ typedef struct {
 #endif
 /* 1 in the AVX-512 instantiations (where xentc_avx512.h's intrinsics may be used). */
 #define XENTC_ISA_AVX512 0
+/* xm512_<name>_f64 or _f32: xentc_avx512.h's function for the instantiation's XT */
+#define XM512_XT(name) XM512_XT_SEL(name, XT_IS_F32)
+#define XM512_XT_SEL(name, f32) XM512_XT_CAT(name, f32)
+#define XM512_XT_CAT(name, f32) XM512_XT_##f32(name)
+#define XM512_XT_0(name) xm512_##name##_f64
+#define XM512_XT_1(name) xm512_##name##_f32
 
 
 #define XENTC_ENTRY static

@@ -327,11 +327,15 @@ XM_INLINE void XN(lse_by_row)(const XT *x, ptrdiff_t ld, ptrdiff_t n_rows, ptrdi
 }
 
 /*
- * C == 2, contiguous rows: lse(a, b) = max + log1p(exp(-|a - b|)), vectorised across rows.
+ * C == 2, contiguous rows: lse(a, b) = max + log1p(exp(-|a - b|)), vectorised across rows
+ * (at the AVX-512 level xm512_lse_pair_*: the same formula with intrinsics).
  * Equal infinities give a - b = NaN: they are the only select needed.
  */
 XM_INLINE void XN(lse_pair)(const XT *restrict x, ptrdiff_t n_rows, XT *restrict out)
 {
+#if XENTC_ISA_AVX512
+    XM512_XT(lse_pair)(x, n_rows, out);
+#else
 #pragma omp simd
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         double a = (double)x[2 * i], b = (double)x[2 * i + 1];
@@ -350,6 +354,7 @@ XM_INLINE void XN(lse_pair)(const XT *restrict x, ptrdiff_t n_rows, XT *restrict
         int same_inf = (a == b) & (__builtin_fabs(a) == XM_INF);
         out[i] = (XT)(same_inf ? a : r);
     }
+#endif
 }
 
 /*

@@ -16,13 +16,6 @@
  * L = log(sum exp(x - m))), and with no output array they compute only those.
  */
 
-/* xm512_<name>_f64 or _f32, for this instantiation's XT */
-#if XT_IS_F32
-#  define XM512_XT(name) xm512_##name##_f32
-#else
-#  define XM512_XT(name) xm512_##name##_f64
-#endif
-
 /*
  * The state of a row, with a tail that is tiny enough for flushed terms to matter (below
  * 2^-960; the scan flushes terms below exp(-708)) summed again exactly: the largest
@@ -608,4 +601,3 @@ XENTC_ENTRY void XN(softmax_apply)(const XT *x, ptrdiff_t n, xentc_lse_state row
     XN(softmax_apply_row)(x, n, XN(softmax_stats_of)(row_state), y, log_out);
 }
 
-#undef XM512_XT
