@@ -1535,6 +1535,16 @@ XM512_INLINE __m512d xm512_two_diff(__m512d x, __m512d y, __m512d *lo)
     return s;
 }
 
+/* The lanes whose rows (a, b) are ordinary: both values finite, and their difference d too
+   (XN(pair_is_ordinary)). */
+XM512_INLINE __mmask8 xm512_pair_ordinary(__m512d a, __m512d b, __m512d d)
+{
+    const __m512d inf = _mm512_set1_pd(XM_INF);
+    return _mm512_cmp_pd_mask(_mm512_abs_pd(a), inf, _CMP_LT_OQ) &
+           _mm512_cmp_pd_mask(_mm512_abs_pd(b), inf, _CMP_LT_OQ) &
+           _mm512_cmp_pd_mask(_mm512_abs_pd(d), inf, _CMP_LT_OQ);
+}
+
 /* -|d| = th + *tl for d = dh + dl (an exact difference). */
 XM512_INLINE __m512d xm512_neg_abs2(__m512d dh, __m512d dl, __m512d *tl)
 {
@@ -1616,7 +1626,6 @@ XM512_FUNC void xm512_lse_pair_f32(const float *x, ptrdiff_t n, float *out)
                                 const int with_grad)                                        \
     {                                                                                       \
         const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);               \
-        const __m512d inf = _mm512_set1_pd(XM_INF);                                         \
         const __m512d w0 = _mm512_set1_pd(w ? w[0] : 1.0);                                 \
         const __m512d w1 = _mm512_set1_pd(w ? w[1] : 1.0);                                 \
         __mmask8 special = 0;                                                               \
@@ -1661,10 +1670,7 @@ XM512_FUNC void xm512_lse_pair_f32(const float *x, ptrdiff_t n, float *out)
             }                                                                               \
             __m512d li = _mm512_maskz_mov_pd((__mmask8)~ign, xm512_weighted(wy, loss));     \
             _mm512_mask_storeu_pd(lr + i, k, li);                                           \
-            __mmask8 fin = _mm512_cmp_pd_mask(_mm512_abs_pd(a), inf, _CMP_LT_OQ) &          \
-                           _mm512_cmp_pd_mask(_mm512_abs_pd(b), inf, _CMP_LT_OQ) &          \
-                           _mm512_cmp_pd_mask(_mm512_abs_pd(dh), inf, _CMP_LT_OQ);          \
-            special |= (__mmask8)(k & ~fin);                                                \
+            special |= (__mmask8)(k & ~xm512_pair_ordinary(a, b, dh));                      \
         }                                                                                   \
         return special != 0;                                                                \
     }                                                                                       \
@@ -1678,5 +1684,88 @@ XM512_FUNC void xm512_lse_pair_f32(const float *x, ptrdiff_t n, float *out)
 
 XM512_CE_PAIR(xm512_ce_pair_f64, double, 0, xm512_load_pairs_f64, xm512_store_pairs_f64)
 XM512_CE_PAIR(xm512_ce_pair_f32, float, 1, xm512_load_pairs_f32, xm512_store_pairs_f32)
+
+/*
+ * softmax / log_softmax of n contiguous rows of two, the AVX-512 form of
+ * XN(softmax_pair_loop) (same formulas and modes: with e = exp(-|a - b|), softmax =
+ * (1 / (1 + e), e / (1 + e)) for (larger, smaller), float64's smaller one as
+ * exp(-|d| - log1p(e)); log_softmax = (-log1p(e), -|d| - log1p(e)); stats: each row's max
+ * to sm and log1p(e) to sl; scaled: softmax times rs).  Returns whether a row has a
+ * non-finite value or difference (rewritten by the caller).
+ */
+#define XM512_SOFTMAX_PAIR(NAME, T, F32, LOAD_PAIRS, STORE_PAIRS)                         \
+    XM512_INLINE int NAME##_run(const T *x, ptrdiff_t n, T *y, double *sm, double *sl,      \
+                                const double *rs, const int log_out, const int stats,       \
+                                const int scaled)                                           \
+    {                                                                                       \
+        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);               \
+        __mmask8 special = 0;                                                               \
+        for (ptrdiff_t i = 0; i < n; i += 8) {                                              \
+            const __mmask8 k = xm512_lanes_left(i, n);                                      \
+            const __mmask16 k2 = xm512_lanes_left16(2 * i, 2 * n);                          \
+            __m512d a, b, dl, tl, big, small, L;                                            \
+            LOAD_PAIRS(x, i, k2, &a, &b);                                                   \
+            const __mmask8 a_big = _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ);                    \
+            const __m512d dh = xm512_two_diff(a, b, &dl);                                   \
+            const __m512d th = xm512_neg_abs2(dh, dl, &tl);          /* -|d| = th + tl */   \
+            if (F32) {                                                                      \
+                const __m512d t = _mm512_add_pd(th, tl);                                    \
+                const __m512d e = xm512_exp_f32acc(t);                                      \
+                if (stats || log_out)                                                       \
+                    L = xm512_log1p01_f32acc(e);                                            \
+                if (log_out) {                                                              \
+                    big = _mm512_sub_pd(zero, L);            /* +0 when L == 0, as scipy */ \
+                    small = _mm512_sub_pd(t, L);                                            \
+                } else {                                                                    \
+                    big = _mm512_div_pd(one, _mm512_add_pd(one, e));                        \
+                    small = _mm512_mul_pd(e, big);                                          \
+                }                                                                           \
+            } else {                                                                        \
+                const __m512d e = xm512_exp_nonpos_full(th, tl, k);                         \
+                __m512d ll, lh = xm512_log1p01(e, &ll), sl_;                                \
+                L = _mm512_add_pd(lh, ll);                                                  \
+                /* -|d| - log1p(e) = sh + slo */                                            \
+                const __m512d sh = xm512_two_sum(th, _mm512_sub_pd(zero, lh), &sl_);        \
+                const __m512d slo = _mm512_sub_pd(_mm512_add_pd(sl_, tl), ll);              \
+                if (log_out) {                                                              \
+                    big = _mm512_sub_pd(zero, L);                                           \
+                    small = _mm512_add_pd(sh, slo);                                         \
+                } else {                                                                    \
+                    big = _mm512_div_pd(one, _mm512_add_pd(one, e));                        \
+                    small = xm512_exp_nonpos_full(sh, slo, k);                              \
+                }                                                                           \
+            }                                                                               \
+            if (scaled) {                                                                   \
+                const __m512d r = _mm512_maskz_loadu_pd(k, rs + i);                         \
+                big = _mm512_mul_pd(big, r);                                                \
+                small = _mm512_mul_pd(small, r);                                            \
+            }                                                                               \
+            if (stats) {                                                                    \
+                _mm512_mask_storeu_pd(sm + i, k, _mm512_mask_blend_pd(a_big, b, a));        \
+                _mm512_mask_storeu_pd(sl + i, k, L);                                        \
+            }                                                                               \
+            STORE_PAIRS(y, i, k2, _mm512_mask_blend_pd(a_big, small, big),                  \
+                        _mm512_mask_blend_pd(a_big, big, small));                           \
+            special |= (__mmask8)(k & ~xm512_pair_ordinary(a, b, dh));                      \
+        }                                                                                   \
+        return special != 0;                                                                \
+    }                                                                                       \
+                                                                                            \
+    XM512_FUNC int NAME(const T *x, ptrdiff_t n, T *y, int log_out, double *sm, double *sl, \
+                        const double *rs)                                                   \
+    {                                                                                       \
+        if (log_out)                                                                        \
+            return NAME##_run(x, n, y, NULL, NULL, NULL, 1, 0, 0);                          \
+        if (!sm)                                                                            \
+            return NAME##_run(x, n, y, NULL, NULL, NULL, 0, 0, 0);                          \
+        if (!rs)                                                                            \
+            return NAME##_run(x, n, y, sm, sl, NULL, 0, 1, 0);                              \
+        return NAME##_run(x, n, y, sm, sl, rs, 0, 1, 1);                                    \
+    }
+
+XM512_SOFTMAX_PAIR(xm512_softmax_pair_f64, double, 0, xm512_load_pairs_f64,
+                   xm512_store_pairs_f64)
+XM512_SOFTMAX_PAIR(xm512_softmax_pair_f32, float, 1, xm512_load_pairs_f32,
+                   xm512_store_pairs_f32)
 
 #endif /* XENTC_AVX512_H */

@@ -244,8 +244,9 @@ XM_INLINE int XN(pair_is_ordinary)(const XT *r)
 /*
  * C == 2, contiguous rows: with e = exp(-|a - b|) (a - b exact),
  *   softmax = (1 / (1 + e), e / (1 + e)),  log_softmax = (-log1p(e), -|a - b| - log1p(e))
- * for (larger, smaller), vectorised across rows.  Rows with a NaN or an infinite max are
- * rewritten afterwards by the scalar rules.
+ * for (larger, smaller), vectorised across rows (at the AVX-512 level xm512_softmax_pair_*:
+ * the same with intrinsics).  Rows with a NaN or an infinite max are rewritten afterwards by
+ * the scalar rules.
  */
 XM_INLINE int XN(softmax_pair_loop)(const XT *restrict x, ptrdiff_t n_rows, XT *restrict y,
                                     double *restrict sm, double *restrict sl,
@@ -314,9 +315,12 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
                                      int log_out, double *restrict sm, double *restrict sl,
                                      const double *restrict rs)
 {
+    int any_special;
+#if XENTC_ISA_AVX512
+    any_special = XM512_XT(softmax_pair)(x, n_rows, y, log_out, sm, sl, rs);
+#else
     /* one instance of the loop per combination in use: a run-time branch inside it stops
        its vectorisation */
-    int any_special;
     if (log_out)
         any_special = XN(softmax_pair_loop)(x, n_rows, y, NULL, NULL, NULL, 1, 0, 0);
     else if (!sm)
@@ -325,6 +329,7 @@ XM_INLINE ptrdiff_t XN(softmax_pair)(const XT *restrict x, ptrdiff_t n_rows, XT 
         any_special = XN(softmax_pair_loop)(x, n_rows, y, sm, sl, NULL, 0, 1, 0);
     else
         any_special = XN(softmax_pair_loop)(x, n_rows, y, sm, sl, rs, 0, 1, 1);
+#endif
     ptrdiff_t n_invalid = 0;
     if (any_special) {
         for (ptrdiff_t i = 0; i < n_rows; i++) {
