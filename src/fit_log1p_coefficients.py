@@ -1,12 +1,16 @@
-# Tables and polynomial of xm512_log1p01 / xm512_log1p01_f32acc (src/xentc_avx512.h).
+# Tables and polynomials of xm512_log1p01 / xm512_log1p01_f32acc and xm512_log_dd
+# (src/xentc_avx512.h).
 #
 # log1p(e) for e in [0, 1]: u = 1 + e in [1, 2], i = round(31 (u - 1)), c_i = 1 + i / 31,
 # log(u) = log(1 / inv_i) + log1p(r), r = u inv_i - 1, |r| <= 1/62 (+ 2^-23).
-# inv_0 = 1; the other inv_i are 1 / c_i perturbed at random by up to 2^-23 until
-# log(1 / inv_i) is within 2^-66 relative of a double (so the table needs no low part).
+# log(u) for any u: u = 2^k m, m in [0.75, 1.5), i = round(31 (m - 1)) + 8 in [0, 23],
+# c_i = 1 + (i - 8) / 31, so |r| <= (1/62) / c_0 = 0.02173 (entries 24..31 repeat 23).
+# inv = 1 where c = 1; the other inv_i are 1 / c_i perturbed at random by up to 2^-23 until
+# log(1 / inv_i) is within 2^-66 relative of a double (so the tables need no low part).
 # Q(r) with log1p(r) = r + r^2 Q(r): Lawson-reweighted least squares on Chebyshev nodes of
 # [-1/62, 1/62] for minimal error of log1p relative to |r| (the result's size near 0).
-# Usage: python fit_log1p_coefficients.py   (prints the tables, then Q of degree 6 and 3)
+# Usage: python fit_log1p_coefficients.py   (prints the tables, then Q of degree 6 and 3 on
+# |r| <= 1/62, and of degree 7 on |r| <= 0.0218)
 import random
 
 import mpmath as mp
@@ -15,10 +19,14 @@ mp.mp.dps = 50
 random.seed(2026)
 
 
-def tables():
-    inv, logc = [1.0], [0.0]
-    for i in range(1, 32):
+def tables(first, count):
+    inv, logc = [], []
+    for i in range(first, first + count):
         c = 1 + mp.mpf(i) / 31
+        if i == 0:
+            inv.append(1.0)
+            logc.append(0.0)
+            continue
         while True:
             v = float((1 / c) * (1 + (random.random() - 0.5) * 2 ** -22))
             L = -mp.log(mp.mpf(v))
@@ -52,10 +60,15 @@ def fit(deg, R, npts=300, iters=25):
     return c, max(errs)
 
 
-inv, logc = tables()
-print("inv:", ", ".join(v.hex() for v in inv))
-print("log(1/inv):", ", ".join(v.hex() for v in logc))
-for deg in (6, 3):
-    c, err = fit(deg, mp.mpf(1) / 62)
-    print(f"Q degree {deg}, error relative to |r|: 2^{float(mp.log(err, 2)):.1f}")
+inv, logc = tables(0, 32)
+print("log1p01 inv:", ", ".join(v.hex() for v in inv))
+print("log1p01 log(1/inv):", ", ".join(v.hex() for v in logc))
+inv, logc = tables(-8, 24)
+inv, logc = inv + inv[-1:] * 8, logc + logc[-1:] * 8
+print("log inv:", ", ".join(v.hex() for v in inv))
+print("log log(1/inv):", ", ".join(v.hex() for v in logc))
+for deg, R in ((6, mp.mpf(1) / 62), (3, mp.mpf(1) / 62), (7, mp.mpf("0.0218"))):
+    c, err = fit(deg, R)
+    print(f"Q degree {deg} on |r| <= {float(R):.4f}, error relative to |r|: "
+          f"2^{float(mp.log(err, 2)):.1f}")
     print("  (highest first)", ", ".join(float(ci).hex() for ci in reversed(c)))

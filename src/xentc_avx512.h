@@ -1480,6 +1480,119 @@ XM512_BCE_LOGITS(xm512_bce_logits_f64, double, 0, XM512_BCE_LOAD_F64, XM512_BCE_
 XM512_BCE_LOGITS(xm512_bce_logits_f32, float, 1, XM512_BCE_LOAD_F32, XM512_BCE_STORE_F32)
 
 /* ---------------------------------------------------------------------------------------- */
+/* log of any positive value                                                                */
+/* ---------------------------------------------------------------------------------------- */
+
+/* inv_i ~ 1 / c_i, c_i = 1 + (i - 8) / 31 for i = 0 .. 23 (inv_8 = 1; 24 .. 31 repeat 23),
+   nudged as xm512_log1p_inv so that log(1 / inv_i), the second table, needs no low part. */
+static const double xm512_log_inv[32] __attribute__((aligned(64))) = {
+    0x1.590b1f5f37924p+0, 0x1.4aaaaae195cadp+0, 0x1.3d70a61a94acap+0, 0x1.313b1293610c1p+0,
+    0x1.25ed0b4a13383p+0, 0x1.1b6db5c55f11bp+0, 0x1.11a7b87808a5cp+0, 0x1.0888899a01ef6p+0,
+    0x1.0000000000000p+0, 0x1.efffff0ddade1p-1, 0x1.e0f83ca86ac59p-1, 0x1.d2d2d38b8bdedp-1,
+    0x1.c57c593461777p-1, 0x1.b8e38fdf27f7fp-1, 0x1.acf9180612f0bp-1, 0x1.a1af285d78e93p-1,
+    0x1.96f96e9d3441bp-1, 0x1.8ccccce59e511p-1, 0x1.831f36b1ea688p-1, 0x1.79e7a12bef22cp-1,
+    0x1.711dc48e31737p-1, 0x1.68ba2ccbd76bep-1, 0x1.60b6092039162p-1, 0x1.590b21ba4c492p-1,
+    0x1.590b21ba4c492p-1, 0x1.590b21ba4c492p-1, 0x1.590b21ba4c492p-1, 0x1.590b21ba4c492p-1,
+    0x1.590b21ba4c492p-1, 0x1.590b21ba4c492p-1, 0x1.590b21ba4c492p-1, 0x1.590b21ba4c492p-1
+};
+static const double xm512_log_logc[32] __attribute__((aligned(64))) = {
+    -0x1.31a81f6189e6ap-2, -0x1.061366a991208p-2, -0x1.b88c5f3e97181p-3, -0x1.6839562317904p-3,
+    -0x1.1aee9d266ebb4p-3, -0x1.a0e6d443625d0p-4, -0x1.112aebe5d39d6p-4, -0x1.0c9d5f2a34016p-5,
+    0x0.0p+0, 0x1.0415e83dc0cb3p-5, 0x1.0015647b3b15dp-4, 0x1.7a5c6bfaf9f8bp-4,
+    0x1.f118080bace76p-4, 0x1.323da9ef74d16p-3, 0x1.6a5a9610bde4ep-3, 0x1.a0f87d784994ep-3,
+    0x1.d62b24dfcb01cp-3, 0x1.05027910972d9p-2, 0x1.1e4b827696803p-2, 0x1.36f87e80c7269p-2,
+    0x1.4f10e681ba44ap-2, 0x1.669b7c2cbd561p-2, 0x1.7d9e9d92fc031p-2, 0x1.9420397ff3764p-2,
+    0x1.9420397ff3764p-2, 0x1.9420397ff3764p-2, 0x1.9420397ff3764p-2, 0x1.9420397ff3764p-2,
+    0x1.9420397ff3764p-2, 0x1.9420397ff3764p-2, 0x1.9420397ff3764p-2, 0x1.9420397ff3764p-2
+};
+
+/*
+ * log(u + d) for u positive, normal and finite and d a low part (|d| <= ulp(u) / 2, or 0),
+ * as hi + *lo (normalised), within about 0.52 ulp, without a division: u = 2^k m with m in
+ * [0.75, 1.5) (vgetmantpd; k from vgetexppd), i = round(31 (m - 1)) + 8, r = (m + d 2^-k)
+ * inv_i - 1 formed exactly as rh + rl, log1p(r) = r + r^2 Q(r) with Q of degree 7 (relative
+ * error 2^-59.2 on |r| <= 0.0218), k ln2 + log(c_i) + rh by two Fast2Sums (|k ln2| >= 0.69
+ * > |log c_i| unless k = 0; |log c_i| >= 0.031 > |rh| unless c_i = 1, where log c_i = 0).
+ * No cancellation near u = 1: there k = 0 and c_i = 1.
+ */
+XM512_INLINE __m512d xm512_log_dd(__m512d u, __m512d d, __m512d *lo)
+{
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d m = _mm512_getmant_pd(u, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
+    __m512d k = _mm512_getexp_pd(u);
+    k = _mm512_mask_add_pd(k, _mm512_cmp_pd_mask(m, one, _CMP_LT_OQ), k, one);
+    __m512d kd = _mm512_fmadd_pd(m, _mm512_set1_pd(31.0), _mm512_set1_pd(XM_SHIFT - 23.0));
+    __mmask8 up = _mm512_test_epi64_mask(_mm512_castpd_si512(kd), _mm512_set1_epi64(16));
+    __m512d iv = xm512_lookup32(kd, up, xm512_log_inv);
+    __m512d c = xm512_lookup32(kd, up, xm512_log_logc);
+    __m512d p = _mm512_mul_pd(m, iv);
+    __m512d rl = _mm512_fmadd_pd(_mm512_scalef_pd(d, _mm512_sub_pd(_mm512_setzero_pd(), k)),
+                                 iv, _mm512_fmsub_pd(m, iv, p));
+    __m512d rh = _mm512_sub_pd(p, one);
+    __m512d q = _mm512_set1_pd(0x1.c785606f5fc14p-4);
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0x1.003cbc07ede1ap-3));
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(0x1.249244f6268e9p-3));
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0x1.55554f617b3aep-3));
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(0x1.999999999e25fp-3));
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0x1.0000000019b7ep-2));
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(0x1.5555555555562p-2));
+    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0x1.ffffffffffffep-2));
+    __m512d tail = _mm512_fmadd_pd(_mm512_mul_pd(rh, rh), q, _mm512_fnmadd_pd(rl, rh, rl));
+    __m512d a = _mm512_mul_pd(k, _mm512_set1_pd(XM_LN2_HI_LOG));         /* exact */
+    __m512d s1 = _mm512_add_pd(a, c);
+    __m512d e1 = _mm512_sub_pd(c, _mm512_sub_pd(s1, a));
+    __m512d s2 = _mm512_add_pd(s1, rh);
+    __m512d e2 = _mm512_sub_pd(rh, _mm512_sub_pd(s2, s1));
+    __m512d l1 = _mm512_add_pd(_mm512_add_pd(e1, e2),
+                               _mm512_fmadd_pd(k, _mm512_set1_pd(XM_LN2_LO_LOG), tail));
+    __m512d hi = _mm512_add_pd(s2, l1);
+    *lo = _mm512_sub_pd(l1, _mm512_sub_pd(hi, s2));
+    return hi;
+}
+
+/*
+ * log-sum-exp of nb rows from their sums s of exp(x - M), M = Mh + Ml a shift shared by the
+ * rows: (Mh + Ml) + log(s) as xm_m_plus_log (s = 0: -inf, NaN: NaN) into out, and redo[i]
+ * = 1 where the result is below tiny in magnitude (it cancels against the shift) or
+ * s < 2^-900 (flushed terms could matter); returns whether any row is flagged.
+ */
+#define XM512_LSE_FINISH(NAME, T, STORE)                                                   \
+    XM512_FUNC int NAME(const double *s, ptrdiff_t nb, double Mh, double Ml, double tiny,    \
+                        T *out, int *redo)                                                  \
+    {                                                                                       \
+        const __m512d one = _mm512_set1_pd(1.0), vmh = _mm512_set1_pd(Mh);                 \
+        __mmask8 any = 0;                                                                   \
+        for (ptrdiff_t i = 0; i < nb; i += 8) {                                             \
+            const __mmask8 k = xm512_lanes_left(i, nb);                                     \
+            const __m512d sv = _mm512_maskz_loadu_pd(k, s + i);                             \
+            const __mmask8 normal = _mm512_cmp_pd_mask(sv, _mm512_set1_pd(0x1p-1000),       \
+                                                       _CMP_GT_OQ);                         \
+            __m512d ll, tl;                                                                 \
+            __m512d lh = xm512_log_dd(_mm512_mask_blend_pd(normal, one, sv),                \
+                                      _mm512_setzero_pd(), &ll);                            \
+            __m512d th = xm512_two_sum(vmh, lh, &tl);                                       \
+            __m512d r = _mm512_add_pd(                                                      \
+                th, _mm512_add_pd(tl, _mm512_add_pd(ll, _mm512_set1_pd(Ml))));              \
+            r = _mm512_mask_mov_pd(r, _mm512_cmp_pd_mask(sv, _mm512_setzero_pd(),           \
+                                                         _CMP_EQ_OQ),                       \
+                                   _mm512_set1_pd(-XM_INF));                                \
+            r = _mm512_mask_mov_pd(r, _mm512_cmp_pd_mask(sv, sv, _CMP_UNORD_Q), sv);        \
+            const __mmask8 bad =                                                            \
+                k & (_mm512_cmp_pd_mask(_mm512_abs_pd(r), _mm512_set1_pd(tiny), _CMP_LT_OQ) \
+                     | _mm512_cmp_pd_mask(sv, _mm512_set1_pd(0x1p-900), _CMP_LT_OQ));       \
+            STORE;                                                                          \
+            _mm256_mask_storeu_epi32(redo + i, k,                                           \
+                                     _mm256_maskz_mov_epi32(bad, _mm256_set1_epi32(1)));    \
+            any |= bad;                                                                     \
+        }                                                                                   \
+        return any != 0;                                                                    \
+    }
+
+XM512_LSE_FINISH(xm512_lse_finish_f64, double, _mm512_mask_storeu_pd(out + i, k, r))
+XM512_LSE_FINISH(xm512_lse_finish_f32, float, _mm256_mask_storeu_ps(out + i, k,
+                                                                    _mm512_cvtpd_ps(r)))
+
+/* ---------------------------------------------------------------------------------------- */
 /* Rows of two values (C = 2)                                                               */
 /* ---------------------------------------------------------------------------------------- */
 

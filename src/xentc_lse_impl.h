@@ -603,6 +603,9 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
 
         XN(row_sums)(e, nb, C, s);
 
+#if XENTC_ISA_AVX512
+        const int any_redo = XM512_XT(lse_finish)(s, nb, Mh, Ml, XN_TINY_RESULT, ob, redo);
+#else
         int any_redo = 0;
 #pragma omp simd reduction(|:any_redo)
         for (ptrdiff_t i = 0; i < nb; i++) {
@@ -615,6 +618,7 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
             redo[i] = bad;
             any_redo |= bad;
         }
+#endif
         if (any_redo) {
 #if XENTC_ISA_AVX512
             const ptrdiff_t nr = xm512_flagged_indices(redo, nb, ridx);
