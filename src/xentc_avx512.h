@@ -1353,22 +1353,25 @@ XM512_INLINE __m512d xm512_log1p01(__m512d e, __m512d *lo)
     return s;
 }
 
-/* log1p(e) for e in [0, 1] (or NaN) to float accuracy (relative error about 2^-36): the same
-   reduction, r rounded once, Q of degree 3. */
+/* log1p(e) for e in [0, 1] (or NaN) to float accuracy: e G(e), G of degree 12 fitted to
+   log1p(e) / e on [0, 1] (relative error 2^-35.6; see src/fit_log1p_coefficients.py): no
+   table, no reduction. */
 XM512_INLINE __m512d xm512_log1p01_f32acc(__m512d e)
 {
-    __m512d u, d;
-    __mmask8 up;
-    __m512d kd = xm512_log1p_reduce(e, &u, &d, &up);
-    __m512d iv = xm512_lookup32(kd, up, xm512_log1p_inv);
-    __m512d c = xm512_lookup32(kd, up, xm512_log1p_logc);
-    /* d enters unscaled: it matters only where i = 0 and inv = 1 */
-    __m512d r = _mm512_add_pd(_mm512_fmsub_pd(u, iv, _mm512_set1_pd(1.0)), d);
-    __m512d q = _mm512_set1_pd(0x1.99b7dde82b4cbp-3);
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-0x1.000e35145bf99p-2));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.555554f76fd8cp-2));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-0x1.ffffffc378820p-2));
-    return _mm512_add_pd(c, _mm512_fmadd_pd(_mm512_mul_pd(r, r), q, r));
+    __m512d g = _mm512_set1_pd(0x1.aa3fd14062aa5p-11);
+    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(-0x1.93e8c1f364b96p-8));
+    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(0x1.66fc55ca2000ep-6));
+    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(-0x1.95d6703ff73a4p-5));
+    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(0x1.5221b60eaecb2p-4));
+    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(-0x1.cebb8ca640d73p-4));
+    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(0x1.1d1c4a6e6bcc6p-3));
+    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(-0x1.53c53281d9d18p-3));
+    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(0x1.9962a2716affcp-3));
+    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(-0x1.fffb7065f1be1p-3));
+    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(0x1.55553be3c8ce8p-2));
+    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(-0x1.ffffff8f8c260p-2));
+    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(0x1.ffffffffd68f6p-1));
+    return _mm512_mul_pd(e, g);
 }
 
 /*
