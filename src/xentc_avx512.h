@@ -1294,6 +1294,15 @@ XM512_INLINE __m512d xm512_lookup32(__m512d kd, __mmask8 up, const double *tab)
         _mm512_permutex2var_pd(_mm512_load_pd(tab + 16), i, _mm512_load_pd(tab + 24)));
 }
 
+/* c[0] x^(n-1) + c[1] x^(n-2) + ... + c[n-1] by Horner's rule (n a constant: unrolled). */
+XM512_INLINE __m512d xm512_horner(__m512d x, const double *c, const int n)
+{
+    __m512d p = _mm512_set1_pd(c[0]);
+    for (int i = 1; i < n; i++)
+        p = _mm512_fmadd_pd(p, x, _mm512_set1_pd(c[i]));
+    return p;
+}
+
 /* inv_i ~ 1 / c_i, c_i = 1 + i / 31 (inv_0 = 1), each perturbed by up to 2^-23 so that
    log(1 / inv_i), the second table, is within 2^-66 relative of its double: no low part is
    needed (src/fit_log1p_coefficients.py computes both, and Q below). */
@@ -1318,6 +1327,12 @@ static const double xm512_log1p_logc[32] __attribute__((aligned(64))) = {
     0x1.497f6aec5d9f9p-1, 0x1.521a597f1beb9p-1, 0x1.5a90e05ca825ap-1, 0x1.62e42e25d9deap-1
 };
 
+/* the polynomials below, highest coefficient first (src/fit_log1p_coefficients.py) */
+static const double xm512_log1p_q[7] __attribute__((aligned(64))) = {
+    -0x1.00215301638fep-3, 0x1.24af681b63725p-3, -0x1.55555383fc659p-3, 0x1.99999879bd6adp-3,
+    -0x1.0000000004ad9p-2, 0x1.5555555556e9dp-2, -0.5
+};
+
 /*
  * log1p(e) for e in [0, 1] (or NaN) as hi + *lo, within about 0.52 ulp, without a division:
  * the reduction above with r = rh + rl exact (rh = u inv - 1 rounded, which is exact by
@@ -1335,13 +1350,7 @@ XM512_INLINE __m512d xm512_log1p01(__m512d e, __m512d *lo)
     __m512d p = _mm512_mul_pd(u, iv);
     __m512d rl = _mm512_fmadd_pd(d, iv, _mm512_fmsub_pd(u, iv, p));
     __m512d rh = _mm512_sub_pd(p, _mm512_set1_pd(1.0));
-    __m512d q = _mm512_set1_pd(-0x1.00215301638fep-3);
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(0x1.24af681b63725p-3));
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0x1.55555383fc659p-3));
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(0x1.99999879bd6adp-3));
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0x1.0000000004ad9p-2));
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(0x1.5555555556e9dp-2));
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0.5));
+    __m512d q = xm512_horner(rh, xm512_log1p_q, 7);
     /* rh^2 Q(rh) + rl (1 - rh) */
     __m512d tail = _mm512_fmadd_pd(_mm512_mul_pd(rh, rh), q, _mm512_fnmadd_pd(rl, rh, rl));
     __m512d hi = _mm512_add_pd(c, rh);
@@ -1353,24 +1362,19 @@ XM512_INLINE __m512d xm512_log1p01(__m512d e, __m512d *lo)
     return s;
 }
 
+static const double xm512_log1p_g[13] __attribute__((aligned(64))) = {
+    0x1.aa3fd14062aa5p-11, -0x1.93e8c1f364b96p-8, 0x1.66fc55ca2000ep-6, -0x1.95d6703ff73a4p-5,
+    0x1.5221b60eaecb2p-4, -0x1.cebb8ca640d73p-4, 0x1.1d1c4a6e6bcc6p-3, -0x1.53c53281d9d18p-3,
+    0x1.9962a2716affcp-3, -0x1.fffb7065f1be1p-3, 0x1.55553be3c8ce8p-2, -0x1.ffffff8f8c260p-2,
+    0x1.ffffffffd68f6p-1
+};
+
 /* log1p(e) for e in [0, 1] (or NaN) to float accuracy: e G(e), G of degree 12 fitted to
    log1p(e) / e on [0, 1] (relative error 2^-35.6; see src/fit_log1p_coefficients.py): no
    table, no reduction. */
 XM512_INLINE __m512d xm512_log1p01_f32acc(__m512d e)
 {
-    __m512d g = _mm512_set1_pd(0x1.aa3fd14062aa5p-11);
-    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(-0x1.93e8c1f364b96p-8));
-    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(0x1.66fc55ca2000ep-6));
-    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(-0x1.95d6703ff73a4p-5));
-    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(0x1.5221b60eaecb2p-4));
-    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(-0x1.cebb8ca640d73p-4));
-    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(0x1.1d1c4a6e6bcc6p-3));
-    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(-0x1.53c53281d9d18p-3));
-    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(0x1.9962a2716affcp-3));
-    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(-0x1.fffb7065f1be1p-3));
-    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(0x1.55553be3c8ce8p-2));
-    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(-0x1.ffffff8f8c260p-2));
-    g = _mm512_fmadd_pd(g, e, _mm512_set1_pd(0x1.ffffffffd68f6p-1));
+    __m512d g = xm512_horner(e, xm512_log1p_g, 13);
     return _mm512_mul_pd(e, g);
 }
 
@@ -1509,6 +1513,11 @@ static const double xm512_log_logc[32] __attribute__((aligned(64))) = {
     0x1.9420397ff3764p-2, 0x1.9420397ff3764p-2, 0x1.9420397ff3764p-2, 0x1.9420397ff3764p-2
 };
 
+static const double xm512_log_q[8] __attribute__((aligned(64))) = {
+    0x1.c785606f5fc14p-4, -0x1.003cbc07ede1ap-3, 0x1.249244f6268e9p-3, -0x1.55554f617b3aep-3,
+    0x1.999999999e25fp-3, -0x1.0000000019b7ep-2, 0x1.5555555555562p-2, -0x1.ffffffffffffep-2
+};
+
 /*
  * log(u + d) for u positive, normal and finite and d a low part (|d| <= ulp(u) / 2, or 0),
  * as hi + *lo (normalised), within about 0.52 ulp, without a division: u = 2^k m with m in
@@ -1532,14 +1541,7 @@ XM512_INLINE __m512d xm512_log_dd(__m512d u, __m512d d, __m512d *lo)
     __m512d rl = _mm512_fmadd_pd(_mm512_scalef_pd(d, _mm512_sub_pd(_mm512_setzero_pd(), k)),
                                  iv, _mm512_fmsub_pd(m, iv, p));
     __m512d rh = _mm512_sub_pd(p, one);
-    __m512d q = _mm512_set1_pd(0x1.c785606f5fc14p-4);
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0x1.003cbc07ede1ap-3));
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(0x1.249244f6268e9p-3));
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0x1.55554f617b3aep-3));
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(0x1.999999999e25fp-3));
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0x1.0000000019b7ep-2));
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(0x1.5555555555562p-2));
-    q = _mm512_fmadd_pd(q, rh, _mm512_set1_pd(-0x1.ffffffffffffep-2));
+    __m512d q = xm512_horner(rh, xm512_log_q, 8);
     __m512d tail = _mm512_fmadd_pd(_mm512_mul_pd(rh, rh), q, _mm512_fnmadd_pd(rl, rh, rl));
     __m512d a = _mm512_mul_pd(k, _mm512_set1_pd(XM_LN2_HI_LOG));         /* exact */
     __m512d s1 = _mm512_add_pd(a, c);
