@@ -1226,25 +1226,24 @@ XM512_FUNC void xm512_row_sums_long_f64(const double *e, ptrdiff_t n, ptrdiff_t 
 /* Binary cross-entropy on logits                                                           */
 /* ---------------------------------------------------------------------------------------- */
 
-/* exp(t + tl) for t <= 0 or NaN within about 0.6 ulp (xm512_exp_core with the table
-   entry's rounding corrected, as in xm512_exp_core16), tl a low part (|tl| <= ulp(t), read
-   where has_lo); -inf gives 0, and so do the lanes below -708, whose results are subnormal:
-   the caller recomputes those (xm512_exp_fix_small). */
+/* exp(t + tl) for -700 <= t <= 0 or NaN within about 0.6 ulp (xm512_exp_core with the
+   table entry's rounding corrected, as in xm512_exp_core16), tl a low part (|tl| <= ulp(t),
+   read where has_lo).  Lanes below -700 (-inf included) come out as garbage: the callers
+   recompute them with xm_exp_full (xm512_exp_fix_small), which also keeps subnormal results
+   exact; so there is no clamp here. */
 XM512_INLINE __m512d xm512_exp_nonpos_lo(__m512d t, __m512d tl, const int has_lo)
 {
     const __m512d shift = _mm512_set1_pd(XM_SHIFT);
-    __mmask8 keep = _mm512_cmp_pd_mask(t, _mm512_set1_pd(-708.0), _CMP_NLT_UQ);   /* NaN kept */
-    __m512d tc = _mm512_mask_blend_pd(keep, _mm512_set1_pd(-708.0), t);
-    __m512d kd = _mm512_fmadd_pd(tc, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
+    __m512d kd = _mm512_fmadd_pd(t, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
     __m512d n = _mm512_sub_pd(kd, shift);
-    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_HI), tc);
+    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_HI), t);
     r = _mm512_fnmadd_pd(n, _mm512_set1_pd(XM512_LN2_16_LO), r);
     if (has_lo)
         r = _mm512_add_pd(r, tl);
     __m512i ki = _mm512_castpd_si512(kd);
     __m512d scale = xm512_exp2_16(ki);
     __m512d q = _mm512_add_pd(xm512_expm1_32(r), xm512_exp2_16_err(ki));
-    return _mm512_maskz_mov_pd(keep, _mm512_fmadd_pd(scale, q, scale));
+    return _mm512_fmadd_pd(scale, q, scale);
 }
 
 XM512_INLINE __m512d xm512_exp_nonpos(__m512d t)
