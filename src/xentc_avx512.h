@@ -418,15 +418,22 @@ XM512_FUNC double xm512_sum_exp_offset_f32(const float *x, ptrdiff_t n, double k
     return _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
 }
 
-/* exp(t) for t <= 0, -inf or NaN, to float accuracy (the reduction of
-   xm512_exp_offset_f32acc, the polynomial of xm512_exp_core16_f32acc); 0 below -708. */
-XM512_INLINE __m512d xm512_exp_f32acc(__m512d t)
+/* exp(t) for -708 <= t <= 0 or NaN, to float accuracy (the reduction of
+   xm512_exp_offset_f32acc, the polynomial of xm512_exp_core16_f32acc); other lanes are
+   garbage. */
+XM512_INLINE __m512d xm512_exp_f32acc_raw(__m512d t)
 {
     const __m512d shift = _mm512_set1_pd(XM_SHIFT);
-    __mmask8 keep = _mm512_cmp_pd_mask(t, _mm512_set1_pd(-708.0), _CMP_NLT_UQ);   /* NaN kept */
     __m512d kd = _mm512_fmadd_pd(t, _mm512_set1_pd(16.0 * XM_LOG2E), shift);
     __m512d r = _mm512_fnmadd_pd(_mm512_sub_pd(kd, shift), _mm512_set1_pd(XM_LN2 / 16.0), t);
-    return _mm512_maskz_mov_pd(keep, xm512_exp_core16_f32acc(r, _mm512_castpd_si512(kd)));
+    return xm512_exp_core16_f32acc(r, _mm512_castpd_si512(kd));
+}
+
+/* The same for t <= 0, -inf or NaN: 0 below -708. */
+XM512_INLINE __m512d xm512_exp_f32acc(__m512d t)
+{
+    __mmask8 keep = _mm512_cmp_pd_mask(t, _mm512_set1_pd(-708.0), _CMP_NLT_UQ);   /* NaN kept */
+    return _mm512_maskz_mov_pd(keep, xm512_exp_f32acc_raw(t));
 }
 
 /*
@@ -1402,9 +1409,10 @@ XM512_INLINE __m512d xm512_log1p01_f32acc(__m512d e)
                 _mm512_or_si512(_mm512_castpd_si512(xv), sign));                            \
             const __mmask8 big = _mm512_mask_cmp_pd_mask(k, nax, _mm512_set1_pd(-700.0),    \
                                                          _CMP_LT_OQ);                       \
-            __m512d e = F32 ? xm512_exp_f32acc(nax) : xm512_exp_nonpos(nax);                \
-            if (!F32 && big)                                                                \
-                e = xm512_exp_fix_small(e, nax, zero, big);                                 \
+            __m512d e = F32 ? xm512_exp_f32acc_raw(nax) : xm512_exp_nonpos(nax);            \
+            if (big) /* float32: e < 1e-304 is 0 to float32 and to the mean */              \
+                e = F32 ? _mm512_maskz_mov_pd((__mmask8)~big, e)                            \
+                        : xm512_exp_fix_small(e, nax, zero, big);                           \
             const __mmask8 pos = _mm512_cmp_pd_mask(xv, zero, _CMP_GE_OQ);                  \
             const __m512d omt = _mm512_sub_pd(one, tv);                                     \
             const __m512d pwt = weighted ? _mm512_mul_pd(pv, tv) : tv;                      \
