@@ -4,7 +4,9 @@
  * for short rows (3 <= C <= 48) their statistics and softmax 8 rows at a time, transposed in
  * registers; for the log_loss of float32 probabilities, a table log, products instead of
  * sums of logs, and one loop over rows of up to 1024 values that does all the work; the
- * binary cross-entropy on logits, with a division-free log1p of a 32-entry table.  Included
+ * binary cross-entropy on logits and rows of two values (C = 2), with a table exponential and
+ * a division-free table log1p; and a division-free log that finishes the log-sum-exp of rows
+ * of 8 to 48 values.  Included
  * by xentc_kernels.h on x86-64 only; the portable loops of the kernel templates are used at
  * the other ISA levels and for the other cases.
  *
@@ -1230,7 +1232,7 @@ XM512_FUNC void xm512_row_sums_long_f64(const double *e, ptrdiff_t n, ptrdiff_t 
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Binary cross-entropy on logits                                                           */
+/* exp(-|d|) and log1p of it, without a division (binary loss, rows of two values)          */
 /* ---------------------------------------------------------------------------------------- */
 
 /* exp(t + tl) for -700 <= t <= 0 or NaN within about 0.6 ulp (xm512_exp_core with the
@@ -1384,6 +1386,10 @@ XM512_INLINE __m512d xm512_log1p01_f32acc(__m512d e)
     return _mm512_mul_pd(e, g);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Binary cross-entropy on logits                                                           */
+/* ---------------------------------------------------------------------------------------- */
+
 /*
  * Binary cross-entropy on logits for n contiguous elements: the AVX-512 form of
  * xentc_binary_impl.h's loop in the logits mode, the same formulas (see bin_logits there)
@@ -1403,8 +1409,8 @@ XM512_INLINE __m512d xm512_log1p01_f32acc(__m512d e)
             const __mmask8 k = xm512_lanes_left(j, n);                                      \
             const __m512d xv = LOAD(x), tv = LOAD(t);                                       \
             const __m512d wv = weighted ? LOAD(w) : one, pv = weighted ? LOAD(pw) : one;    \
-            /* e = exp(-|x|); lanes with |x| > 700 are fixed up below (float64: e is        \
-               subnormal, or 0 where x is infinite; both: the infinite x) */                \
+            /* e = exp(-|x|); lanes with |x| > 700 are fixed up (e: float64 recomputed,   \
+               subnormal or 0; float32 0; and the base of an infinite x) */                 \
             const __m512d nax = _mm512_castsi512_pd(                                        \
                 _mm512_or_si512(_mm512_castpd_si512(xv), sign));                            \
             const __mmask8 big = _mm512_mask_cmp_pd_mask(k, nax, _mm512_set1_pd(-700.0),    \
