@@ -32,3 +32,8 @@ for deg in (3, 4):
     c, e = fit(deg, -ln2h, ln2h)
     print("f32 deg", deg, "max rel err", mp.nstr(e, 5))
     print([float(np.float32(float(ci))).hex() for ci in c])
+# xm512_exp_core16_f32acc (src/xentc_avx512.h): g of degree 2 on |r| <= ln2/16 (the difference
+# of two reduced arguments), for float32 results
+c, e = fit(2, -mp.log(2)/16, mp.log(2)/16)
+print("f32 core16 deg 2 max rel err", mp.nstr(e, 5))
+print([float(ci).hex() for ci in c])
