@@ -1570,11 +1570,12 @@ XM512_INLINE __m512d xm512_log_dd(__m512d u, __m512d d, __m512d *lo)
 
 /*
  * log-sum-exp of nb rows from their sums s of exp(x - M), M = Mh + Ml a shift shared by the
- * rows: (Mh + Ml) + log(s) as xm_m_plus_log (s = 0: -inf, NaN: NaN) into out, and redo[i]
- * = 1 where the result is below tiny in magnitude (it cancels against the shift) or
- * s < 2^-900 (flushed terms could matter); returns whether any row is flagged.
+ * rows: (Mh + Ml) + log(s) as xm_m_plus_log (float32: the log to float accuracy; s = 0:
+ * -inf, NaN: NaN) into out, and redo[i] = 1 where the result is below tiny in magnitude (it
+ * cancels against the shift) or s < 2^-900 (flushed terms could matter); returns whether any
+ * row is flagged.
  */
-#define XM512_LSE_FINISH(NAME, T, STORE)                                                   \
+#define XM512_LSE_FINISH(NAME, T, F32, STORE)                                               \
     XM512_FUNC int NAME(const double *s, ptrdiff_t nb, double Mh, double Ml, double tiny,    \
                         T *out, int *redo)                                                  \
     {                                                                                       \
@@ -1585,12 +1586,18 @@ XM512_INLINE __m512d xm512_log_dd(__m512d u, __m512d d, __m512d *lo)
             const __m512d sv = _mm512_maskz_loadu_pd(k, s + i);                             \
             const __mmask8 normal = _mm512_cmp_pd_mask(sv, _mm512_set1_pd(0x1p-1000),       \
                                                        _CMP_GT_OQ);                         \
-            __m512d ll, tl;                                                                 \
-            __m512d lh = xm512_log_dd(_mm512_mask_blend_pd(normal, one, sv),                \
-                                      _mm512_setzero_pd(), &ll);                            \
-            __m512d th = xm512_two_sum(vmh, lh, &tl);                                       \
-            __m512d r = _mm512_add_pd(                                                      \
-                th, _mm512_add_pd(tl, _mm512_add_pd(ll, _mm512_set1_pd(Ml))));              \
+            const __m512d sc = _mm512_mask_blend_pd(normal, one, sv);                       \
+            __m512d r;                                                                      \
+            if (F32) { /* a float result: the log to float accuracy, one rounding */        \
+                r = _mm512_add_pd(vmh, _mm512_add_pd(xm512_log_f32acc(sc),                   \
+                                                     _mm512_set1_pd(Ml)));                  \
+            } else {                                                                        \
+                __m512d ll, tl;                                                             \
+                __m512d lh = xm512_log_dd(sc, _mm512_setzero_pd(), &ll);                    \
+                __m512d th = xm512_two_sum(vmh, lh, &tl);                                   \
+                r = _mm512_add_pd(th, _mm512_add_pd(tl, _mm512_add_pd(ll,                   \
+                                                                      _mm512_set1_pd(Ml)))); \
+            }                                                                               \
             r = _mm512_mask_mov_pd(r, _mm512_cmp_pd_mask(sv, _mm512_setzero_pd(),           \
                                                          _CMP_EQ_OQ),                       \
                                    _mm512_set1_pd(-XM_INF));                                \
@@ -1606,9 +1613,9 @@ XM512_INLINE __m512d xm512_log_dd(__m512d u, __m512d d, __m512d *lo)
         return any != 0;                                                                    \
     }
 
-XM512_LSE_FINISH(xm512_lse_finish_f64, double, _mm512_mask_storeu_pd(out + i, k, r))
-XM512_LSE_FINISH(xm512_lse_finish_f32, float, _mm256_mask_storeu_ps(out + i, k,
-                                                                    _mm512_cvtpd_ps(r)))
+XM512_LSE_FINISH(xm512_lse_finish_f64, double, 0, _mm512_mask_storeu_pd(out + i, k, r))
+XM512_LSE_FINISH(xm512_lse_finish_f32, float, 1, _mm256_mask_storeu_ps(out + i, k,
+                                                                       _mm512_cvtpd_ps(r)))
 
 /* ---------------------------------------------------------------------------------------- */
 /* Rows of two values (C = 2)                                                               */
