@@ -1274,24 +1274,6 @@ XM512_INLINE __m512d xm512_exp_fix_small(__m512d e, __m512d t, __m512d tl, __mma
     return _mm512_loadu_pd(ev);
 }
 
-/*
- * The reduction of log1p(e) for e in [0, 1] (or NaN): u = 1 + e rounded, d = e - (u - 1) its
- * rounding error (exact), and i = round(31 (u - 1)) in [0, 31] in the low bits of the
- * returned value, whose lanes *up flag i >= 16.  With c_i = 1 + i / 31 and inv = 1 / c_i
- * rounded (xm512_log1p_inv), log1p(e) = -log(inv) + log1p(r), r = (u + d) inv - 1 and
- * |r| <= 1/62 (a 32-entry table of c_i spanning [1, 2]: no exponent to extract, and c_0 = 1,
- * so no cancellation as e -> 0).
- */
-XM512_INLINE __m512d xm512_log1p_reduce(__m512d e, __m512d *u, __m512d *d, __mmask8 *up)
-{
-    const __m512d one = _mm512_set1_pd(1.0);
-    *u = _mm512_add_pd(one, e);
-    *d = _mm512_sub_pd(e, _mm512_sub_pd(*u, one));
-    __m512d kd = _mm512_fmadd_pd(*u, _mm512_set1_pd(31.0), _mm512_set1_pd(XM_SHIFT - 31.0));
-    *up = _mm512_test_epi64_mask(_mm512_castpd_si512(kd), _mm512_set1_epi64(16));
-    return kd;
-}
-
 /* Entry i (the low 5 bits of kd's lanes; *up: i >= 16) of a 32-entry table: two
    two-register permutes and a blend. */
 XM512_INLINE __m512d xm512_lookup32(__m512d kd, __mmask8 up, const double *tab)
@@ -1343,21 +1325,26 @@ static const double xm512_log1p_q[7] __attribute__((aligned(64))) = {
 
 /*
  * log1p(e) for e in [0, 1] (or NaN) as hi + *lo, within about 0.52 ulp, without a division:
- * the reduction above with r = rh + rl exact (rh = u inv - 1 rounded, which is exact by
- * Sterbenz, rl = the product's rounding error + d inv), log1p(r) = r + r^2 Q(r) with Q of
- * degree 6 (relative error 2^-57.5 on |r| <= 1/62), log(c_i) + rh by Fast2Sum
- * (|log c_i| >= |rh| or log c_i = 0).
+ * u = 1 + e rounded, d = e - (u - 1) its rounding error (exact), i = round(31 (u - 1)) in
+ * [0, 31]; with c_i = 1 + i / 31 and inv = 1 / c_i rounded (xm512_log1p_inv),
+ * log1p(e) = -log(inv) + log1p(r), r = (u + d) inv - 1, |r| <= 1/62 (a 32-entry table of c_i
+ * spanning [1, 2]: no exponent to extract, and c_0 = 1, so no cancellation as e -> 0).
+ * r = rh + rl exactly (rh = u inv - 1 rounded, exact by Sterbenz; rl = the product's
+ * rounding error + d inv), log1p(r) = r + r^2 Q(r) with Q of degree 6 (relative error
+ * 2^-57.5 on |r| <= 1/62), log(c_i) + rh by Fast2Sum (|log c_i| >= |rh| or log c_i = 0).
  */
 XM512_INLINE __m512d xm512_log1p01(__m512d e, __m512d *lo)
 {
-    __m512d u, d;
-    __mmask8 up;
-    __m512d kd = xm512_log1p_reduce(e, &u, &d, &up);
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d u = _mm512_add_pd(one, e);
+    __m512d d = _mm512_sub_pd(e, _mm512_sub_pd(u, one));
+    __m512d kd = _mm512_fmadd_pd(u, _mm512_set1_pd(31.0), _mm512_set1_pd(XM_SHIFT - 31.0));
+    __mmask8 up = _mm512_test_epi64_mask(_mm512_castpd_si512(kd), _mm512_set1_epi64(16));
     __m512d iv = xm512_lookup32(kd, up, xm512_log1p_inv);
     __m512d c = xm512_lookup32(kd, up, xm512_log1p_logc);
     __m512d p = _mm512_mul_pd(u, iv);
     __m512d rl = _mm512_fmadd_pd(d, iv, _mm512_fmsub_pd(u, iv, p));
-    __m512d rh = _mm512_sub_pd(p, _mm512_set1_pd(1.0));
+    __m512d rh = _mm512_sub_pd(p, one);
     __m512d q = xm512_horner(rh, xm512_log1p_q, 7);
     /* rh^2 Q(rh) + rl (1 - rh) */
     __m512d tail = _mm512_fmadd_pd(_mm512_mul_pd(rh, rh), q, _mm512_fnmadd_pd(rl, rh, rl));
@@ -1664,13 +1651,12 @@ XM512_INLINE void xm512_store_pairs_f32(float *y, ptrdiff_t i, __mmask16 k2, __m
     _mm512_mask_storeu_ps(y + 2 * i, k2, _mm512_permutexvar_ps(mix, v));
 }
 
-/* x - y exactly as hi + *lo (TwoSum). */
+/* x - y exactly as hi + *lo (xm512_two_sum of x and -y). */
 XM512_INLINE __m512d xm512_two_diff(__m512d x, __m512d y, __m512d *lo)
 {
-    __m512d s = _mm512_sub_pd(x, y);
-    __m512d bp = _mm512_sub_pd(s, x);
-    *lo = _mm512_sub_pd(_mm512_sub_pd(x, _mm512_sub_pd(s, bp)), _mm512_add_pd(y, bp));
-    return s;
+    const __m512i sign = _mm512_set1_epi64((long long)0x8000000000000000ULL);
+    return xm512_two_sum(x, _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(y), sign)),
+                         lo);
 }
 
 /* The lanes whose rows (a, b) are ordinary: both values finite, and their difference d too
@@ -1719,10 +1705,7 @@ XM512_FUNC void xm512_lse_pair_f64(const double *x, ptrdiff_t n, double *out)
         __m512d e = xm512_exp_nonpos_full(th, tl, k);
         __m512d lh = xm512_log1p01(e, &ll);
         /* m + (lh + ll), one rounding: xm_add_dd */
-        __m512d s = _mm512_add_pd(m, lh);
-        __m512d bp = _mm512_sub_pd(s, m);
-        __m512d lo = _mm512_add_pd(_mm512_sub_pd(m, _mm512_sub_pd(s, bp)),
-                                   _mm512_sub_pd(lh, bp));
+        __m512d lo, s = xm512_two_sum(m, lh, &lo);
         __m512d r = _mm512_add_pd(s, _mm512_add_pd(lo, ll));
         /* m infinite or NaN: m + e (e is 0 or NaN); equal infinities: themselves */
         __mmask8 fin = _mm512_cmp_pd_mask(_mm512_abs_pd(m), inf, _CMP_LT_OQ);
