@@ -520,26 +520,38 @@ XM512_INLINE void xm512_ll_terms_f32(__m512d g, __mmask8 k, const double *w, dou
         *s = _mm512_mask_sub_pd(*s, k, *s, l);
 }
 
+XM512_INLINE __m512d xm512_log_dd(__m512d u, __m512d d, __m512d *lo);   /* defined below */
+
 /*
- * The sum of log_loss terms of float32 probabilities, taken 16 at a time.  Unweighted and
- * without the rows' losses (prod), the terms are not needed one by one: their sum is -log
- * of the product of the clipped probabilities, kept per lane as 2^pe pr with pr in [1, 2)
- * (pr times two probabilities, at least lo^2, stays normal), and one log per lane is taken
- * at the end instead of one per row.  The product's relative rounding error, 2^-53 a
- * factor, adds about 2^-53 to the sum per row: far below float32's resolution.
+ * The sum of log_loss terms, taken 16 at a time.  Unweighted and without the rows' losses
+ * (prod), the terms are not needed one by one: their sum is -log of the product of the
+ * clipped probabilities, kept per lane as 2^pe pr with pr in [1, 2) (pr times two
+ * probabilities, at least lo^2, stays normal), and one log per lane is taken at the end
+ * instead of one per row (of pr in [0.75, 1.5), so that a product near 1 has pe = 0).  For float32 probabilities the logs are to float accuracy, and
+ * the products' relative rounding error, 2^-53 a factor, adds at most about 2^-53 to the
+ * sum per row: far below float32's resolution.  For float64 ones (dd: product form only)
+ * that would be a relative error of 2^-53 / (the mean term), large when the probabilities
+ * are near 1: there the products' rounding errors, exact by FMA, are kept apart (c, as
+ * their ratio to the product, log(t + e) = log(t) + e / t to 2^-105), and the lanes' logs
+ * are double-double; the sum is then as accurate as one of per-row logs.  (The weighted
+ * sums and the rows' losses of float64 input are left to the per-row loop of
+ * xentc_logloss_impl.h.)
  */
 typedef struct {
-    __m512d s, pr, pe;
-    int prod;
+    __m512d s, pr, pe, c;
+    int prod, dd;
 } xm512_ll_acc;
 
-XM512_INLINE xm512_ll_acc xm512_ll_acc_init(const double *w, const double *loss, double lo)
+XM512_INLINE xm512_ll_acc xm512_ll_acc_init(const double *w, const double *loss, double lo,
+                                            int dd)
 {
     xm512_ll_acc a;
     a.s = _mm512_setzero_pd();
     a.pr = _mm512_set1_pd(1.0);
     a.pe = _mm512_setzero_pd();
+    a.c = _mm512_setzero_pd();
     a.prod = w == NULL && loss == NULL && lo >= 0x1p-511;
+    a.dd = dd;
     return a;
 }
 
@@ -555,7 +567,13 @@ XM512_INLINE void xm512_ll_acc_add16(xm512_ll_acc *a, __m512d g_lo, __mmask8 k_l
         __m512d q_hi = _mm512_min_pd(_mm512_max_pd(g_hi, lo), hi);
         q_lo = _mm512_mask_blend_pd(k_lo, one, q_lo);
         q_hi = _mm512_mask_blend_pd(k_hi, one, q_hi);
-        __m512d t = _mm512_mul_pd(a->pr, _mm512_mul_pd(q_lo, q_hi));
+        __m512d u = _mm512_mul_pd(q_lo, q_hi);
+        __m512d t = _mm512_mul_pd(a->pr, u);
+        if (a->dd) {   /* pr q_lo q_hi = t + e: e = (pr u - t) + pr (q_lo q_hi - u) */
+            __m512d e = _mm512_fmadd_pd(a->pr, _mm512_fmsub_pd(q_lo, q_hi, u),
+                                        _mm512_fmsub_pd(a->pr, u, t));
+            a->c = _mm512_fmadd_pd(e, _mm512_rcp14_pd(t), a->c);
+        }
         a->pe = _mm512_add_pd(a->pe, _mm512_getexp_pd(t));
         a->pr = _mm512_getmant_pd(t, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
         return;
@@ -569,16 +587,29 @@ XM512_INLINE double xm512_ll_acc_total(const xm512_ll_acc *a)
 {
     if (!a->prod)
         return _mm512_reduce_add_pd(a->s);
-    return -_mm512_reduce_add_pd(
-        _mm512_fmadd_pd(a->pe, _mm512_set1_pd(XM_LN2), xm512_log_f32acc(a->pr)));
+    /* pr in [0.75, 1.5): a product near 1 (probabilities near 1) keeps pe = 0, and so the
+       relative accuracy of its log; elsewhere |pe ln2| > |log pr| */
+    const __mmask8 big = _mm512_cmp_pd_mask(a->pr, _mm512_set1_pd(1.5), _CMP_GE_OQ);
+    const __m512d pr = _mm512_mask_mul_pd(a->pr, big, a->pr, _mm512_set1_pd(0.5));
+    const __m512d pe = _mm512_mask_add_pd(a->pe, big, a->pe, _mm512_set1_pd(1.0));
+    __m512d l;
+    if (a->dd) {
+        __m512d l_lo;
+        __m512d l_hi = xm512_log_dd(pr, _mm512_setzero_pd(), &l_lo);
+        l = _mm512_add_pd(l_hi, _mm512_add_pd(l_lo, a->c));
+    } else {
+        l = xm512_log_f32acc(pr);
+    }
+    return -_mm512_reduce_add_pd(_mm512_fmadd_pd(pe, _mm512_set1_pd(XM_LN2), l));
 }
 
-/* xentc_logloss_impl.h's ll_block_loss for float32 probabilities (w, loss: NULL or n). */
-XM512_FUNC double xm512_ll_block_loss_f32(const double *g, const double *w, double *loss,
-                                          ptrdiff_t n, double lo, double hi)
+/* xentc_logloss_impl.h's ll_block_loss for the gathered probabilities g[0 .. n) of float32
+   input (w, loss: NULL or n), and (dd) the unweighted sum alone of float64 input. */
+XM512_INLINE double xm512_ll_block_loss(const double *g, const double *w, double *loss,
+                                        ptrdiff_t n, double lo, double hi, int dd)
 {
     const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
-    xm512_ll_acc a = xm512_ll_acc_init(w, loss, lo);
+    xm512_ll_acc a = xm512_ll_acc_init(w, loss, lo, dd);
     for (ptrdiff_t j = 0; j < n; j += 16) {
         __mmask8 k_lo = xm512_lanes_left(j, n), k_hi = xm512_lanes_left(j + 8, n);
         xm512_ll_acc_add16(&a, _mm512_maskz_loadu_pd(k_lo, g + j), k_lo,
@@ -586,6 +617,18 @@ XM512_FUNC double xm512_ll_block_loss_f32(const double *g, const double *w, doub
                            loss ? loss + j : NULL, vlo, vhi);
     }
     return xm512_ll_acc_total(&a);
+}
+
+XM512_FUNC double xm512_ll_block_loss_f32(const double *g, const double *w, double *loss,
+                                          ptrdiff_t n, double lo, double hi)
+{
+    return xm512_ll_block_loss(g, w, loss, n, lo, hi, 0);
+}
+
+/* (lo >= 2^-511) */
+XM512_FUNC double xm512_ll_prod_loss_f64(const double *g, ptrdiff_t n, double lo, double hi)
+{
+    return xm512_ll_block_loss(g, NULL, NULL, n, lo, hi, 1);
 }
 
 /* xentc_logloss_impl.h's ll_binary_block for contiguous float32 probabilities p[0..n) of
@@ -596,7 +639,7 @@ XM512_FUNC double xm512_ll_binary_f32(const float *p, const void *y, int code32,
 {
     const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
     const __m512d one = _mm512_set1_pd(1.0);
-    xm512_ll_acc a = xm512_ll_acc_init(w, loss, lo);
+    xm512_ll_acc a = xm512_ll_acc_init(w, loss, lo, 0);
     __m256i vm = _mm256_setzero_si256();
     __m512i cm = _mm512_setzero_si512();
     for (ptrdiff_t j = 0; j < n; j += 16) {
@@ -755,7 +798,7 @@ XM512_INLINE double xm512_ll_rows_f32(const float *p, ptrdiff_t rs, ptrdiff_t n,
     __m512i vm = _mm512_setzero_si512(), cm = _mm512_setzero_si512();
     double off = 0.0;
     const ptrdiff_t esz = code32 ? 4 : 8;
-    xm512_ll_acc a = xm512_ll_acc_init(w, loss, lo);
+    xm512_ll_acc a = xm512_ll_acc_init(w, loss, lo, 0);
     ptrdiff_t k = 0;
     for (; k + 16 <= nb; k += 16) {
         if (pf) {
@@ -814,7 +857,7 @@ XM512_FUNC double xm512_ll_pairs_f32(const float *p, ptrdiff_t nb, const void *y
     const __m512d one = _mm512_set1_pd(1.0), vtol = _mm512_set1_pd(tol);
     const __m512i first = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
     const __m512i second = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
-    xm512_ll_acc a = xm512_ll_acc_init(w, loss, lo);
+    xm512_ll_acc a = xm512_ll_acc_init(w, loss, lo, 0);
     __m512i vm = _mm512_setzero_si512(), cm = _mm512_setzero_si512();
     unsigned off = 0;
     for (ptrdiff_t j = 0; j < nb; j += 16) {
@@ -909,6 +952,108 @@ XM512_ROW_SUMS(xm512_row_sums_f32, float,
                __m512 x = _mm512_maskz_loadu_ps(m16, row);
                v[r] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)),
                                     _mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1))))
+
+/*
+ * log_loss's one pass over m <= 8 rows of n float64 probabilities (2 < n <= 16, row r at
+ * p + r rs, contiguous), as xm512_ll_short_group_f32 with the sums in double: each row is
+ * read once, as one or two vectors (the second masked) whose bits go into *vm (the range
+ * check) and which are added lane-wise; xm512_transpose_sums adds each row's lanes (the sums
+ * of xm512_row_sums_f64).  Rows whose sum is off are added to *off.  With y (codes: int32 if
+ * code32, else int64), the codes' maximum goes into *cm and the probabilities of the rows'
+ * classes are returned (column 0's for a code outside [0, n); 1 in lanes m .. 7), gathered
+ * at the offsets start + code.
+ */
+XM512_INLINE __m512d xm512_ll_short_group_f64(const double *p, ptrdiff_t rs, ptrdiff_t n,
+                                              int m, const void *y, int code32,
+                                              __m512i start, __m512d tol, __m512i *vm,
+                                              __m512i *cm, double *off)
+{
+    const __mmask8 first = n >= 8 ? (__mmask8)0xff : (__mmask8)((1u << n) - 1u);
+    const __mmask8 second = n > 8 ? (__mmask8)((1u << (n - 8)) - 1u) : 0;
+    const __mmask8 rows = (__mmask8)((1u << m) - 1u);
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d v[8];
+    for (int r = 0; r < 8; r++) {
+        if (r >= m) {
+            v[r] = _mm512_setzero_pd();
+            continue;
+        }
+        const double *row = p + r * rs;
+        __m512d x = _mm512_maskz_loadu_pd(first, row);
+        *vm = _mm512_max_epu64(*vm, _mm512_castpd_si512(x));
+        if (second) {
+            __m512d z = _mm512_maskz_loadu_pd(second, row + 8);
+            *vm = _mm512_max_epu64(*vm, _mm512_castpd_si512(z));
+            x = _mm512_add_pd(x, z);
+        }
+        v[r] = x;
+    }
+    __m512d d = _mm512_abs_pd(_mm512_sub_pd(xm512_transpose_sums(v), one));
+    /* not d <= tol, as in C (NaN: off) */
+    *off += (double)__builtin_popcount(_mm512_mask_cmp_pd_mask(rows, d, tol, _CMP_NLE_UQ));
+    if (y == NULL)
+        return one;
+    __m512i c = xm512_load_codes8(y, code32, 0, rows);
+    *cm = _mm512_max_epu64(*cm, c);
+    c = _mm512_maskz_mov_epi64(_mm512_cmplt_epu64_mask(c, _mm512_set1_epi64(n)), c);
+    return _mm512_mask_i64gather_pd(one, rows, _mm512_add_epi64(start, c), p, 8);
+}
+
+/* log_loss's pass over nb rows of n float64 probabilities (2 < n <= 16, row k at p + k rs,
+   contiguous), 16 rows at a time (two xm512_ll_short_group_f64), prefetching the lines of
+   the rows at pf (the next block's, contiguous) unless pf is NULL.  With y and g NULL,
+   returns the unweighted loss sum, by the product (as xm512_ll_prod_loss_f64; lo >=
+   2^-511); with y and g, stores the probabilities of the rows' classes at g[0 .. nb) and
+   returns 0.  *vmax, *cmax and *n_off receive the maxima of the values' bits and of the
+   codes, and the number of rows off. */
+XM512_FUNC double xm512_ll_short_f64(const double *p, ptrdiff_t rs, ptrdiff_t n, ptrdiff_t nb,
+                                     const void *y, int code32, double *g, double lo,
+                                     double hi, double tol, const double *pf, uint64_t *vmax,
+                                     uint64_t *cmax, double *n_off)
+{
+    const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
+    const __m512d vtol = _mm512_set1_pd(tol);
+    const __m512i start = _mm512_mullo_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7),
+                                             _mm512_set1_epi64(rs));
+    const ptrdiff_t esz = code32 ? 4 : 8;
+    __m512i vm = _mm512_setzero_si512(), cm = _mm512_setzero_si512();
+    double off = 0.0;
+    xm512_ll_acc a = xm512_ll_acc_init(NULL, NULL, lo, 1);
+    for (ptrdiff_t k = 0; k < nb; k += 16) {
+        const ptrdiff_t left = nb - k;
+        const int m0 = left >= 8 ? 8 : (int)left, m1 = left >= 16 ? 8 : (int)(left - m0);
+        if (pf && left >= 16) {
+            const char *next = (const char *)(pf + k * n);
+            for (ptrdiff_t q = 0; q < 16 * n * 8; q += 64)
+                _mm_prefetch(next + q, _MM_HINT_T0);
+        }
+        const char *yk = y ? (const char *)y + k * esz : NULL, *yk8 = yk ? yk + 8 * esz : NULL;
+        __m512d g0, g1 = _mm512_set1_pd(1.0);
+        if (left >= 16) {   /* whole groups (m a constant) */
+            g0 = xm512_ll_short_group_f64(p + k * rs, rs, n, 8, yk, code32, start, vtol, &vm,
+                                          &cm, &off);
+            g1 = xm512_ll_short_group_f64(p + (k + 8) * rs, rs, n, 8, yk8, code32, start,
+                                          vtol, &vm, &cm, &off);
+        } else {
+            g0 = xm512_ll_short_group_f64(p + k * rs, rs, n, m0, yk, code32, start, vtol, &vm,
+                                          &cm, &off);
+            if (m1)
+                g1 = xm512_ll_short_group_f64(p + (k + 8) * rs, rs, n, m1, yk8, code32, start,
+                                              vtol, &vm, &cm, &off);
+        }
+        const __mmask8 k0 = (__mmask8)((1u << m0) - 1u), k1 = (__mmask8)((1u << m1) - 1u);
+        if (y && g) {
+            _mm512_mask_storeu_pd(g + k, k0, g0);
+            _mm512_mask_storeu_pd(g + k + 8, k1, g1);
+        } else if (y) {
+            xm512_ll_acc_add16(&a, g0, k0, g1, k1, NULL, NULL, vlo, vhi);
+        }
+    }
+    *vmax = _mm512_reduce_max_epu64(vm);
+    *cmax = _mm512_reduce_max_epu64(cm);
+    *n_off = off;
+    return y && !g ? xm512_ll_acc_total(&a) : 0.0;
+}
 
 /* In-register transposition of 8 x 8 doubles: lane c of v[r] goes to lane r of v[c]. */
 XM512_INLINE void xm512_transpose8(__m512d *v)

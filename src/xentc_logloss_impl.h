@@ -85,8 +85,13 @@ XM_INLINE double XN(ll_block_loss)(const int weighted, const double *restrict g,
                                    const double *restrict w, double *restrict loss,
                                    ptrdiff_t n, double lo, double hi)
 {
-#if XENTC_ISA_AVX512 && XT_IS_F32
+#if XENTC_ISA_AVX512
+#  if XT_IS_F32
     return xm512_ll_block_loss_f32(g, weighted ? w : NULL, loss, n, lo, hi);
+#  else
+    if (!weighted && loss == NULL && lo >= 0x1p-511)
+        return xm512_ll_prod_loss_f64(g, n, lo, hi);
+#  endif
 #endif
     double s = 0.0;
 #pragma omp simd reduction(+:s)
@@ -190,6 +195,22 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
         XN_LL_UINT vmax = 0;
         uint64_t cmax = 0;
         int fused = 0;
+#if XENTC_ISA_AVX512 && !XT_IS_F32
+        if (layout != XENTC_LL_BY_COLUMN && C > 2 && C <= 16) {
+            /* the checks and the gather in one loop, and an unweighted sum by the product
+               (else ll_block_loss below sums the gathered probabilities' terms) */
+            const int prod = has_y && !weighted && A->loss == NULL && A->lo >= 0x1p-511;
+            double ob;
+            const double ls = xm512_ll_short_f64(blk, rs, C, nb, has_y ? yb : NULL, code32,
+                                                 prod ? NULL : g, A->lo, A->hi, A->tol,
+                                                 rs == C && b0 + nb < r1 ? blk + nb * C : NULL,
+                                                 &vmax, &cmax, &ob);
+            off += ob;
+            if (prod)
+                xm_cascade_add(&sum, ls);
+            fused = prod;
+        } else
+#endif
 #if XENTC_ISA_AVX512 && XT_IS_F32
         const int pairs = layout == XENTC_LL_FLAT && C == 2;
         if (pairs || (layout != XENTC_LL_BY_COLUMN && C > 2 && C <= XENTC_LL_FUSED_MAX &&

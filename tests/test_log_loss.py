@@ -1012,6 +1012,50 @@ def test_every_code_path(cpu_level, dtype):
                     rtol=rtol)
 
 
+@pytest.mark.parametrize("dtype", [F64, F32])
+@pytest.mark.parametrize("c", [2, 3, 10, 16, 17, 40])
+def test_result_does_not_depend_on_the_layout(cpu_level, dtype, c):
+    # Each kernel path (one loop for short contiguous rows, the gathered blocks of F-ordered
+    # and strided rows) adds the same terms in the same order: an unweighted sum as the log
+    # of the probabilities' product where it is one, so the results are bit-identical.
+    # (Another accurate summation often rounds to the same sum: several sizes are checked.)
+    rng = np.random.default_rng(c)
+    for n in (257, 1000 + c, 4000 + c):              # blocks with partial groups of rows
+        p = random_proba(rng, n, c, dtype)
+        y = rng.integers(0, c, n)
+        wide = np.zeros((n, 2 * c), dtype)
+        wide[:, ::2] = p
+        for weights in (None, rng.random(n)):
+            kw = dict(sample_weight=weights, labels=np.arange(c), normalize=False)
+            expected = xentc.log_loss(y, p, **kw)
+            for q in (np.asfortranarray(p), wide[:, ::2], np.repeat(p, 2, axis=0)[::2]):
+                assert xentc.log_loss(y, q, **kw) == expected
+            assert xentc.log_loss(y.astype(np.int32), p, **kw) == expected
+
+
+@pytest.mark.parametrize("dtype", [F64, F32])
+@pytest.mark.parametrize("c", [2, 10, 40])
+def test_sum_accuracy_near_certainty(cpu_level, dtype, c):
+    # Probabilities of the true class near 1 make every term tiny, and the mean loss with
+    # them: it keeps its relative accuracy (SPEC: 1e-12 for float64, 1e-7 for float32
+    # against the float64 computation), also where the unweighted sum is taken as the log of
+    # the probabilities' product (a product near 1, its rounding errors kept apart).
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    rng = np.random.default_rng(c)
+    eps = float(np.finfo(dtype).eps)
+    n = 1000
+    for q in (1e-3, 1e-8, 1e-12, 1e-15):
+        p = np.full((n, c), q / (c - 1))
+        y = rng.integers(0, c, n)
+        p[np.arange(n), y] = 1 - q
+        p = p.astype(dtype)
+        g = np.clip(p[np.arange(n), y].astype(F64), eps, 1 - eps)
+        exact = mpmath.fsum(-mpmath.log(mpmath.mpf(float(v))) for v in g) / n
+        got = xentc.log_loss(y, p, labels=np.arange(c))
+        assert abs(got - exact) <= (1e-13 if dtype == F64 else 1e-9) * exact
+
+
 @pytest.mark.parametrize("c", [3, 10, 16, 17, 100, 1024, 1500])
 def test_float32_row_sums_at_the_tolerance(cpu_level, c):
     # Row sums that lie at 1 +- tol (float32's tol) give the verdict of a float64 sum, also
