@@ -19,7 +19,10 @@ float32) is built, and in this one process, on that same array, we time the sing
 read floor (``xentc._core.read_floor``), xentc at each ``n_threads`` and every importable peer
 (``scipy.special``, single-threaded; torch with ``torch.set_num_threads(2)``). Each timing is
 one warm-up call, then the best of N calls (``time.perf_counter``); by default N grows until
-about 1 s is spent (at least 3, at most 15 calls). ``×floor`` is time / (1-thread read floor
+about 1 s a timing is spent (at least 3, at most 15 calls). The floor and xentc's rows are
+timed in turn, one call of each per round, so that a burst of load on the shared machine
+falls on them alike (a ×floor ratio is then not decided by whose turn the burst fell in);
+each peer is timed on its own after them. ``×floor`` is time / (1-thread read floor
 of the input), also for 2-thread timings and for kernels that write an output. Before timing,
 xentc's result must match scipy's (``np.allclose``, rtol 1e-12 for float64, 1e-5 for
 float32); an entry that does not is reported loudly, skipped, and makes the exit status 1.
@@ -214,20 +217,30 @@ def time_best(call, repeat=None, max_repeat=MAX_REPEAT):
     With ``repeat`` the call is timed exactly ``min(repeat, max_repeat)`` times; otherwise
     until ``BUDGET_S`` has been spent (at least ``MIN_REPEAT``, at most ``max_repeat`` calls).
     """
-    call()
-    times, start = [], time.perf_counter()
-    while True:
-        t0 = time.perf_counter()
+    return time_interleaved([call], repeat, max_repeat)[0]
+
+
+def time_interleaved(calls, repeat=None, max_repeat=MAX_REPEAT):
+    """:func:`time_best` for several calls timed in turn, one call of each per round, so that
+    a burst of load on the shared machine falls on all of them alike rather than on the
+    one whose turn it was: ``[(best ms, timed calls), ...]`` in the order of ``calls``.
+    The budget is ``BUDGET_S`` a call."""
+    for call in calls:
         call()
-        times.append(time.perf_counter() - t0)
-        n = len(times)
+    times, start = [[] for _ in calls], time.perf_counter()
+    while True:
+        for call, ts in zip(calls, times):
+            t0 = time.perf_counter()
+            call()
+            ts.append(time.perf_counter() - t0)
+        n = len(times[0])
         if repeat is not None:
             done = n >= min(repeat, max_repeat)
         else:
             spent = time.perf_counter() - start
-            done = n >= max_repeat or (n >= MIN_REPEAT and spent >= BUDGET_S)
+            done = n >= max_repeat or (n >= MIN_REPEAT and spent >= BUDGET_S * len(calls))
         if done:
-            return 1e3 * min(times), n
+            return [(1e3 * min(ts), n) for ts in times]
 
 
 def torch_impl(name, n_threads):
@@ -447,10 +460,18 @@ def run_entry(name, shape, dtype, impls, args):
     if error:
         return [], f"{name} {common.format_shape(shape)} {dtype}: {error}"
     max_repeat = QUICK_MAX_REPEAT if args.quick else MAX_REPEAT
+    # the floor and xentc's rows (fast calls) in turn; each peer on its own after them
+    ours = [impl for impl in impls if impl.label == "floor" or impl.label.startswith("xentc")]
+    calls = {impl.label: impl.prepare(inputs) for impl in ours}
+    timed = dict(zip(calls, time_interleaved(list(calls.values()), args.repeat, max_repeat)))
     records = []
     for impl in impls:  # impls[0] is the floor
-        call = impl.prepare(inputs)
-        ms, n = time_best(call, args.repeat, max_repeat)
+        if impl.label in calls:
+            call = calls[impl.label]
+            ms, n = timed[impl.label]
+        else:
+            call = impl.prepare(inputs)
+            ms, n = time_best(call, args.repeat, max_repeat)
         floor_ms = records[0]["ms"] if records else ms
         records.append(dict(function=name, shape=list(shape), dtype=dtype, impl=impl.label,
                             n_threads=impl.n_threads, ms=ms, ratio_floor=ms / floor_ms,
