@@ -527,9 +527,10 @@ XM512_INLINE __m512d xm512_log_dd(__m512d u, __m512d d, __m512d *lo);   /* defin
  * (prod), the terms are not needed one by one: their sum is -log of the product of the
  * clipped probabilities, kept per lane as 2^pe pr with pr in [1, 2) (pr times two
  * probabilities, at least lo^2, stays normal), and one log per lane is taken at the end
- * instead of one per row (of pr in [0.75, 1.5), so that a product near 1 has pe = 0).  For float32 probabilities the logs are to float accuracy, and
- * the products' relative rounding error, 2^-53 a factor, adds at most about 2^-53 to the
- * sum per row: far below float32's resolution.  For float64 ones (dd: product form only)
+ * instead of one per row (of pr in [0.75, 1.5), so that a product near 1 has pe = 0).  For
+ * float32 probabilities the logs are to float accuracy, and the products' relative
+ * rounding error, 2^-53 a factor, adds at most about 2^-53 to the sum per row: far below
+ * float32's resolution.  For float64 ones (dd: product form only)
  * that would be a relative error of 2^-53 / (the mean term), large when the probabilities
  * are near 1: there the products' rounding errors, exact by FMA, are kept apart (c, as
  * their ratio to the product, log(t + e) = log(t) + e / t to 2^-105), and the lanes' logs

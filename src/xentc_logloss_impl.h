@@ -23,7 +23,9 @@
  * loop of clip and log (binary rows: one loop for everything).  With AVX-512, float32 rows
  * of 2 to XENTC_LL_FUSED_MAX contiguous values take one loop for everything too
  * (xm512_ll_pairs_f32; xm512_ll_rows_f32: row sums in float, the rows near the tolerance
- * summed again in double).
+ * summed again in double), and float64 rows of 3 to 16 contiguous values take one loop for
+ * the checks and the gather (xm512_ll_short_f64), and for an unweighted sum too.  With
+ * AVX-512 an unweighted sum is the log of the probabilities' product (xm512_ll_acc).
  * Block sums are added by a binary cascade; the caller adds the task sums in a fixed order.
  */
 
@@ -194,7 +196,7 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
         const void *yb = code32 ? (const void *)(y32 + b0) : (const void *)(y64 + b0);
         XN_LL_UINT vmax = 0;
         uint64_t cmax = 0;
-        int fused = 0;
+        int summed = 0;   /* the block's loss is in sum already */
 #if XENTC_ISA_AVX512 && !XT_IS_F32
         if (layout != XENTC_LL_BY_COLUMN && C > 2 && C <= 16) {
             /* the checks and the gather in one loop, and an unweighted sum by the product
@@ -208,7 +210,7 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
             off += ob;
             if (prod)
                 xm_cascade_add(&sum, ls);
-            fused = prod;
+            summed = prod;
         } else
 #endif
 #if XENTC_ISA_AVX512 && XT_IS_F32
@@ -229,7 +231,7 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
             off += ob;
             if (has_y)
                 xm_cascade_add(&sum, ls);
-            fused = 1;
+            summed = 1;
         } else
 #endif
         if (C == 1) {
@@ -363,7 +365,7 @@ XM_INLINE double XN(ll_task)(const int weighted, const int layout, const int cod
             for (uint64_t c = 0; c < n_codes && all_seen; c++)
                 all_seen = __atomic_load_n(A->seen + c, __ATOMIC_RELAXED);
         }
-        if (has_y && C != 1 && !fused)
+        if (has_y && C != 1 && !summed)
             xm_cascade_add(&sum, XN(ll_block_loss)(weighted, g, weighted ? A->w + b0 : NULL,
                                                    A->loss ? A->loss + b0 : NULL, nb, A->lo,
                                                    A->hi));
