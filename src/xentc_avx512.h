@@ -1750,6 +1750,48 @@ XM512_LSE_FINISH(xm512_lse_finish_f64, double, 0, _mm512_mask_storeu_pd(out + i,
 XM512_LSE_FINISH(xm512_lse_finish_f32, float, 1, _mm256_mask_storeu_ps(out + i, k,
                                                                        _mm512_cvtpd_ps(r)))
 
+/*
+ * The float64 cross-entropy fast path's losses (XN(ce_index_sum_fast)): for nb rows with
+ * shifts sh[i] + sl[i], sums s[i] of exp(x - shift), target values xy[i] and weights wy[i],
+ * loss = (sh - xy) + sl + log(s) as xm_m_plus_log (the difference by TwoSum, the log a
+ * double-double); *S = sum wy loss, *A = sum |wy loss|, *W = sum wy.  Returns whether a row
+ * has wy < 0 or s < 2^-900 (its shift could have flushed terms that matter).
+ */
+XM512_FUNC int xm512_ce_fast_losses(const double *sh, const double *sl, const double *s,
+                                    const double *xy, const double *wy, ptrdiff_t nb,
+                                    double *S, double *A, double *W)
+{
+    const __m512d one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd();
+    __m512d vs = zero, va = zero, vw = zero;
+    __mmask8 bad = 0;
+    for (ptrdiff_t i = 0; i < nb; i += 8) {
+        const __mmask8 k = xm512_lanes_left(i, nb);
+        const __m512d sv = _mm512_mask_loadu_pd(one, k, s + i);
+        const __m512d w = _mm512_maskz_loadu_pd(k, wy + i);
+        const __m512d sc = _mm512_mask_blend_pd(
+            _mm512_cmp_pd_mask(sv, _mm512_set1_pd(0x1p-1000), _CMP_GT_OQ), one, sv);
+        __m512d ll, dl, tl;
+        const __m512d lh = xm512_log_dd(sc, zero, &ll);
+        const __m512d dh = xm512_two_sum(_mm512_maskz_loadu_pd(k, sh + i),
+                                         _mm512_sub_pd(zero, _mm512_maskz_loadu_pd(k, xy + i)),
+                                         &dl);
+        const __m512d th = xm512_two_sum(dh, lh, &tl);
+        const __m512d ml = _mm512_add_pd(dl, _mm512_maskz_loadu_pd(k, sl + i));
+        __m512d r = _mm512_add_pd(th, _mm512_add_pd(tl, _mm512_add_pd(ll, ml)));
+        r = _mm512_mask_mov_pd(r, _mm512_cmp_pd_mask(sv, sv, _CMP_UNORD_Q), sv);   /* NaN */
+        const __m512d wr = _mm512_mul_pd(w, r);
+        vs = _mm512_add_pd(vs, wr);
+        va = _mm512_add_pd(va, _mm512_abs_pd(wr));
+        vw = _mm512_add_pd(vw, w);
+        bad |= k & (_mm512_cmp_pd_mask(w, zero, _CMP_LT_OQ) |
+                    _mm512_cmp_pd_mask(sv, _mm512_set1_pd(0x1p-900), _CMP_LT_OQ));
+    }
+    *S = _mm512_reduce_add_pd(vs);
+    *A = _mm512_reduce_add_pd(va);
+    *W = _mm512_reduce_add_pd(vw);
+    return bad != 0;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Rows of two values (C = 2)                                                               */
 /* ---------------------------------------------------------------------------------------- */
