@@ -235,39 +235,6 @@ XM_INLINE double XN(sum_exp_offset)(const XT *x, ptrdiff_t n, XN(offset) o, doub
     return xm512_sum_exp_offset_f64(x, n, o.kd, m);
 #  endif
 }
-
-/*
- * *st = the sum of exp(x[j] - (o.hi + o.lo)) over a row of n values, *o the shift near the
- * row's max m, by blocks of XENTC_PASS_BLOCK(XT) elements: each block's max, the running sum
- * rescaled (exactly: both shifts are multiples of ln2 / 16) when it rises, then the block's
- * exponentials read from L1.  Returns 0 for a row outside the offset kernels' range (a max
- * beyond XENTC_OFFSET_MAX, or no value above -inf); a NaN makes *st NaN.
- */
-XM_INLINE int XN(row_offset_sum)(const XT *restrict x, ptrdiff_t n, XN(offset) *op, double *st)
-{
-    const ptrdiff_t block = XENTC_PASS_BLOCK(XT);
-    double m = -XM_INF, s = 0.0;
-    XN(offset) o = {0.0, 0.0, 0.0};
-    for (ptrdiff_t j0 = 0; j0 < n; j0 += block) {
-        const ptrdiff_t nb = n - j0 < block ? n - j0 : block;
-        const double bm = XN(row_max)(x + j0, nb);
-        if (bm > m) {
-            if (!(__builtin_fabs(bm) <= XENTC_OFFSET_MAX))
-                return 0;
-            const XN(offset) on = XN(offset_of)(bm);
-            /* hi - on.hi is exact (multiples of the same 32-bit constant) */
-            s = m == -XM_INF ? 0.0 : s * xm_exp_ftz(o.hi - on.hi, o.lo - on.lo);
-            o = on;
-            m = bm;
-        }
-        if (m == -XM_INF)
-            continue;                                  /* all -inf so far */
-        s += XN(sum_exp_offset)(x + j0, nb, o, m);
-    }
-    *op = o;
-    *st = s;
-    return m > -XM_INF;
-}
 #endif
 
 /*
@@ -302,10 +269,27 @@ XM_INLINE double XN(lse_blocked)(const XT *restrict x, ptrdiff_t n)
     const ptrdiff_t block = XENTC_PASS_BLOCK(XT);
 #if XENTC_ISA_AVX512
     {
-        XN(offset) o;
-        double st;
-        if (XN(row_offset_sum)(x, n, &o, &st))
-            return xm_m_plus_log(o.hi, o.lo, st);      /* else the portable loop below */
+        double m = -XM_INF, st = 0.0;
+        XN(offset) o = {0.0, 0.0, 0.0};
+        ptrdiff_t j0 = 0;
+        for (; j0 < n; j0 += block) {
+            const ptrdiff_t nb = n - j0 < block ? n - j0 : block;
+            const double bm = XN(row_max)(x + j0, nb);
+            if (bm > m) {
+                if (!(__builtin_fabs(bm) <= XENTC_OFFSET_MAX))
+                    break;                             /* the portable loop below */
+                const XN(offset) on = XN(offset_of)(bm);
+                /* hi - on.hi is exact (multiples of the same 32-bit constant) */
+                st = m == -XM_INF ? 0.0 : st * xm_exp_ftz(o.hi - on.hi, o.lo - on.lo);
+                o = on;
+                m = bm;
+            }
+            if (m == -XM_INF)
+                continue;                              /* all -inf so far */
+            st += XN(sum_exp_offset)(x + j0, nb, o, m);
+        }
+        if (j0 >= n)
+            return m == -XM_INF ? __builtin_nan("") : xm_m_plus_log(o.hi, o.lo, st);
     }
 #endif
     double m = -XM_INF, st = 0.0, cnt = 0.0;
