@@ -1752,16 +1752,17 @@ XM512_LSE_FINISH(xm512_lse_finish_f32, float, 1, _mm256_mask_storeu_ps(out + i, 
 
 /*
  * The float64 cross-entropy fast path's losses (XN(ce_index_sum_fast)): for nb rows with
- * shifts sh[i] + sl[i], sums s[i] of exp(x - shift), target values xy[i] and weights wy[i],
- * loss = (sh - xy) + sl + log(s) as xm_m_plus_log (the difference by TwoSum, the log a
- * double-double); *S = sum wy loss, *A = sum |wy loss|, *W = sum wy.  Returns whether a row
- * has wy < 0 or s < 2^-900 (its shift could have flushed terms that matter).
+ * sums s[i] of exp(x - (Mh + Ml)), a shift shared by the rows, target values xy[i] and
+ * weights wy[i], loss = (Mh - xy) + Ml + log(s) as xm_m_plus_log (the difference by TwoSum,
+ * the log a double-double); *S = sum wy loss, *A = sum |wy loss|, *W = sum wy.  Returns
+ * whether a row has wy < 0 or s < 2^-900 (the shift could have flushed terms that matter).
  */
-XM512_FUNC int xm512_ce_fast_losses(const double *sh, const double *sl, const double *s,
-                                    const double *xy, const double *wy, ptrdiff_t nb,
-                                    double *S, double *A, double *W)
+XM512_FUNC int xm512_ce_fast_losses(double Mh, double Ml, const double *s, const double *xy,
+                                    const double *wy, ptrdiff_t nb, double *S, double *A,
+                                    double *W)
 {
     const __m512d one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd();
+    const __m512d vmh = _mm512_set1_pd(Mh), vml = _mm512_set1_pd(Ml);
     __m512d vs = zero, va = zero, vw = zero;
     __mmask8 bad = 0;
     for (ptrdiff_t i = 0; i < nb; i += 8) {
@@ -1772,11 +1773,10 @@ XM512_FUNC int xm512_ce_fast_losses(const double *sh, const double *sl, const do
             _mm512_cmp_pd_mask(sv, _mm512_set1_pd(0x1p-1000), _CMP_GT_OQ), one, sv);
         __m512d ll, dl, tl;
         const __m512d lh = xm512_log_dd(sc, zero, &ll);
-        const __m512d dh = xm512_two_sum(_mm512_maskz_loadu_pd(k, sh + i),
-                                         _mm512_sub_pd(zero, _mm512_maskz_loadu_pd(k, xy + i)),
-                                         &dl);
+        const __m512d dh = xm512_two_sum(
+            vmh, _mm512_sub_pd(zero, _mm512_maskz_loadu_pd(k, xy + i)), &dl);
         const __m512d th = xm512_two_sum(dh, lh, &tl);
-        const __m512d ml = _mm512_add_pd(dl, _mm512_maskz_loadu_pd(k, sl + i));
+        const __m512d ml = _mm512_add_pd(dl, vml);
         __m512d r = _mm512_add_pd(th, _mm512_add_pd(tl, _mm512_add_pd(ll, ml)));
         r = _mm512_mask_mov_pd(r, _mm512_cmp_pd_mask(sv, sv, _CMP_UNORD_Q), sv);   /* NaN */
         const __m512d wr = _mm512_mul_pd(w, r);

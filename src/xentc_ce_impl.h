@@ -267,7 +267,7 @@ XM_INLINE int XN(ce_index_sum_fast)(const XT *restrict x, ptrdiff_t ldx, ptrdiff
 {
     if (!(C >= XENTC_FLAT_MIN_C && C <= XENTC_FLAT_MAX && ldx == C))
         return 0;
-    double e[XENTC_FLAT_BLOCK], s[XENTC_TB_ROWS], sh[XENTC_TB_ROWS], sl[XENTC_TB_ROWS];
+    double e[XENTC_FLAT_BLOCK], s[XENTC_TB_ROWS];
     const ptrdiff_t L = nb * C;
     const double M = XN(row_max)(x, L);
     if (!(__builtin_fabs(M) <= XENTC_OFFSET_MAX))
@@ -280,12 +280,10 @@ XM_INLINE int XN(ce_index_sum_fast)(const XT *restrict x, ptrdiff_t ldx, ptrdiff
     for (ptrdiff_t i = 0; i < nb; i++) {
         const int ign = y[i] == ignore;
         const ptrdiff_t yc = ign ? 0 : (ptrdiff_t)y[i];
-        sh[i] = o.hi;
-        sl[i] = o.lo;
         xy[i] = (double)x[i * ldx + yc];
         wy[i] = ign ? 0.0 : (w ? w[yc] : 1.0);
     }
-    const int bad = xm512_ce_fast_losses(sh, sl, s, xy, wy, nb, &S, &A, &W);
+    const int bad = xm512_ce_fast_losses(o.hi, o.lo, s, xy, wy, nb, &S, &A, &W);
     const double bound = 0x1p-53 * ((2.0 + (double)nb / 8.0) * A + (8.0 + C / 4.0) * W);
     if (bad || !(__builtin_fabs(S) < XM_INF) || !(bound <= 0x1p-43 * S))
         return 0;
@@ -308,11 +306,13 @@ XENTC_ENTRY double XN(ce_index_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_row
     double sm[XENTC_TB_ROWS], sl[XENTC_TB_ROWS], rs[XENTC_TB_ROWS], lr[XENTC_TB_ROWS];
     const ptrdiff_t chunk = XN(ce_chunk_rows)(C);
     const double a_keep = gscale * (1.0 - eps), a_spread = gscale * (eps / (double)C) * wsum;
+#if XENTC_ISA_AVX512 && !XT_IS_F32
     /* the fast sum is tried on a chunk unless skip says otherwise: after a chunk it refused
        (confident predictions, whose neighbours are likely to be refused too) the next
        backoff - 1 chunks go straight to the exact path, backoff doubling up to 64 */
     const int try_fast = !loss && !g && eps == 0.0;
     int skip = 0, backoff = 1;
+#endif
     xm_cascade total;
     xm_cascade_init(&total);
     for (ptrdiff_t i0 = 0; i0 < n_rows; i0 += chunk) {
@@ -333,10 +333,6 @@ XENTC_ENTRY double XN(ce_index_rows)(const XT *x, ptrdiff_t ldx, ptrdiff_t n_row
             skip = backoff - 1;
             backoff = backoff < 64 ? 2 * backoff : 64;
         }
-#else
-        (void)try_fast;
-        (void)skip;
-        (void)backoff;
 #endif
         if (g) {
             /* softmax row i is scaled by a_i = g ((1 - eps) w_y + (eps / C) sum(w)), 0 if
