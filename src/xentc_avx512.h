@@ -420,6 +420,64 @@ XM512_FUNC double xm512_sum_exp_offset_f32(const float *x, ptrdiff_t n, double k
     return _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
 }
 
+/*
+ * The same sum with float-native exponentials, 16 lanes (half the operations of the double
+ * lanes above), for the long rows of float32 log-sum-exp, whose results are redone with
+ * xm512_sum_exp_offset_f32 below XM512_NATIVE_TINY in magnitude.  exp(v - nM ln2 / 16) =
+ * 2^((n - nM) / 16) exp(r): n = round(16 v / ln2) from the float shift 1.5 * 2^23 (|n| <
+ * 2^22 for |v| <= 2^15 + 87; the bits of the shifted n, less kiM, the bits of the shifted nM,
+ * are n - nM), r = v - n ln2 / 16 in two steps (|r| <= 0.0232: the float constant 16 / ln2
+ * adds up to 1.4e-3 at |v| = 2^15), exp(r) - 1 = r + r^2 (c2 + c3 r) (relative error
+ * 0.04 * 2^-24, fitted as in src/fit_exp_coefficients.py), the table of 2^(i / 16) rounded
+ * to float (0.8 * 2^-24): with the last multiply-add's rounding, each term is within
+ * 1.9 * 2^-24 relative.  Terms below lo = M - 87 (-inf included) are 0, the others normal.
+ */
+XM512_INLINE __m512 xm512_exp_offset_ps(__m512 v, __m512i kiM, __m512 lo)
+{
+    const __m512 tab = _mm512_setr_ps(
+        0x1.000000p+0f, 0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fe0p+0f,
+        0x1.3dea64p+0f, 0x1.4bfdaep+0f, 0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f,
+        0x1.8ace54p+0f, 0x1.9c4918p+0f, 0x1.ae89fap+0f, 0x1.c199bep+0f, 0x1.d5818ep+0f,
+        0x1.ea4afap+0f);
+    const __m512 shift = _mm512_set1_ps(0x1.8p23f);
+    __m512 kd = _mm512_fmadd_ps(v, _mm512_set1_ps(0x1.715476p+4f), shift);
+    __m512 nd = _mm512_sub_ps(kd, shift);
+    __m512 r = _mm512_fnmadd_ps(nd, _mm512_set1_ps(0x1.62e430p-5f), v);
+    r = _mm512_fnmadd_ps(nd, _mm512_set1_ps(-0x1.05c610p-33f), r);
+    __m512i idx = _mm512_sub_epi32(_mm512_castps_si512(kd), kiM);
+    __m512i k23 = _mm512_slli_epi32(_mm512_srai_epi32(idx, 4), 23);
+    __m512 scale = _mm512_castsi512_ps(
+        _mm512_add_epi32(_mm512_castps_si512(_mm512_permutexvar_ps(idx, tab)), k23));
+    __m512 g = _mm512_fmadd_ps(r, _mm512_set1_ps(0x1.555664p-3f), _mm512_set1_ps(0x1.000270p-1f));
+    __m512 q = _mm512_fmadd_ps(_mm512_mul_ps(r, r), g, r);
+    __mmask16 keep = _mm512_cmp_ps_mask(v, lo, _CMP_NLT_UQ);          /* NaN kept */
+    return _mm512_maskz_fmadd_ps(keep, scale, q, scale);
+}
+
+/* Results of xm512_sum_exp_offset_f32n's sums smaller than this in magnitude are redone: its
+   terms and their pairwise float sums are within 2.9 * 2^-24 relative, so a result of
+   magnitude >= 4 is within half a float ulp (4 * 2^-24) before its rounding to float. */
+#define XM512_NATIVE_TINY 4.0
+
+XM512_FUNC double xm512_sum_exp_offset_f32n(const float *x, ptrdiff_t n, double kdM, double M)
+{
+    const __m512 lo = _mm512_set1_ps((float)(M - 87.0));
+    const __m512i kiM = _mm512_set1_epi32(
+        (int)xm_asu32(0x1.8p23f + (float)(kdM - XM_SHIFT)));
+    const __m512 ninf = _mm512_set1_ps(-XM_INF);
+    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+    for (ptrdiff_t j = 0; j < n; j += 32) {
+        /* masked-off lanes load -inf, which the exponential flushes to 0 */
+        __m512 v0 = _mm512_mask_loadu_ps(ninf, xm512_lanes_left16(j, n), x + j);
+        __m512 v1 = _mm512_mask_loadu_ps(ninf, xm512_lanes_left16(j + 16, n), x + j + 16);
+        __m512 e = _mm512_add_ps(xm512_exp_offset_ps(v0, kiM, lo),
+                                 xm512_exp_offset_ps(v1, kiM, lo));
+        a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
+}
+
 /* exp(t) for -708 <= t <= 0 or NaN, to float accuracy (the reduction of
    xm512_exp_offset_f32acc, the polynomial of xm512_exp_core16_f32acc); other lanes are
    garbage. */

@@ -22,6 +22,8 @@
 #else
 #  define XN_TINY_RESULT 2.0
 #endif
+/* float data's long rows at AVX-512: float-native exponentials first (xm512_sum_exp_offset_f32n) */
+#define XN_NATIVE (XENTC_ISA_AVX512 && XT_IS_F32)
 
 /* The max of n contiguous elements (NaN ignored; -inf for n == 0). */
 XM_INLINE double XN(row_max)(const XT *restrict x, ptrdiff_t n)
@@ -226,12 +228,16 @@ XM_INLINE XN(offset) XN(offset_of)(double m)
     return o;
 }
 
-/* The sum of exp(x[j] - (o.hi + o.lo)), terms below m - 708 flushed (m the row's max) */
-XM_INLINE double XN(sum_exp_offset)(const XT *x, ptrdiff_t n, XN(offset) o, double m)
+/* The sum of exp(x[j] - (o.hi + o.lo)), terms below m - 708 flushed (m the row's max);
+   native: float data's float-native exponentials (see xm512_sum_exp_offset_f32n) */
+XM_INLINE double XN(sum_exp_offset)(const XT *x, ptrdiff_t n, XN(offset) o, double m,
+                                    int native)
 {
 #  if XT_IS_F32
-    return xm512_sum_exp_offset_f32(x, n, o.kd, m);
+    return native ? xm512_sum_exp_offset_f32n(x, n, o.kd, m)
+                  : xm512_sum_exp_offset_f32(x, n, o.kd, m);
 #  else
+    (void)native;
     return xm512_sum_exp_offset_f64(x, n, o.kd, m);
 #  endif
 }
@@ -244,15 +250,16 @@ XM_INLINE double XN(sum_exp_offset)(const XT *x, ptrdiff_t n, XN(offset) o, doub
  * caller redoes it exactly, as it redoes results near zero, whose last bits depend on the
  * tail's.  A NaN element makes the result NaN.
  */
-XM_INLINE double XN(lse_two_pass)(const XT *restrict x, ptrdiff_t n)
+XM_INLINE double XN(lse_two_pass)(const XT *restrict x, ptrdiff_t n, int native)
 {
+    (void)native;                                      /* unused below AVX-512 */
     double m = XN(row_max)(x, n);
     if (!(__builtin_fabs(m) < XM_INF))
         return __builtin_nan("");
 #if XENTC_ISA_AVX512
     if (__builtin_fabs(m) <= XENTC_OFFSET_MAX) {
         const XN(offset) o = XN(offset_of)(m);
-        return xm_m_plus_log(o.hi, o.lo, XN(sum_exp_offset)(x, n, o, m));
+        return xm_m_plus_log(o.hi, o.lo, XN(sum_exp_offset)(x, n, o, m, native));
     }
 #endif
     double cnt;
@@ -264,8 +271,9 @@ XM_INLINE double XN(lse_two_pass)(const XT *restrict x, ptrdiff_t n)
  * The same for a longer row, by blocks of XENTC_PASS_BLOCK(XT) elements: each block's max,
  * the running sums rescaled when it rises, then the block's exponentials read from L1.
  */
-XM_INLINE double XN(lse_blocked)(const XT *restrict x, ptrdiff_t n)
+XM_INLINE double XN(lse_blocked)(const XT *restrict x, ptrdiff_t n, int native)
 {
+    (void)native;                                      /* unused below AVX-512 */
     const ptrdiff_t block = XENTC_PASS_BLOCK(XT);
 #if XENTC_ISA_AVX512
     {
@@ -286,7 +294,7 @@ XM_INLINE double XN(lse_blocked)(const XT *restrict x, ptrdiff_t n)
             }
             if (m == -XM_INF)
                 continue;                              /* all -inf so far */
-            st += XN(sum_exp_offset)(x + j0, nb, o, m);
+            st += XN(sum_exp_offset)(x + j0, nb, o, m, native);
         }
         if (j0 >= n)
             return m == -XM_INF ? __builtin_nan("") : xm_m_plus_log(o.hi, o.lo, st);
@@ -314,10 +322,16 @@ XM_INLINE double XN(lse_blocked)(const XT *restrict x, ptrdiff_t n)
 XM_INLINE void XN(lse_by_row)(const XT *x, ptrdiff_t ld, ptrdiff_t n_rows, ptrdiff_t n_cols,
                               XT *out)
 {
+    const int short_row = n_cols <= XENTC_PASS_BLOCK(XT);
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         const XT *row = x + i * ld;
-        double r = n_cols <= XENTC_PASS_BLOCK(XT) ? XN(lse_two_pass)(row, n_cols)
-                                                : XN(lse_blocked)(row, n_cols);
+        double r = short_row ? XN(lse_two_pass)(row, n_cols, XN_NATIVE)
+                             : XN(lse_blocked)(row, n_cols, XN_NATIVE);
+#if XN_NATIVE
+        /* float-native exponentials: a result they do not give to half an ulp is redone */
+        if (!(__builtin_fabs(r) >= XM512_NATIVE_TINY))
+            r = short_row ? XN(lse_two_pass)(row, n_cols, 0) : XN(lse_blocked)(row, n_cols, 0);
+#endif
         /* a non-finite max or a NaN element (r is NaN), or a result near zero: redone with
            exact shifts and double-accuracy exp */
         if (!(__builtin_fabs(r) >= XN_TINY_RESULT))
@@ -691,3 +705,4 @@ XENTC_ENTRY double XN(read_floor)(const XT *x, ptrdiff_t n)
 }
 
 #undef XN_TINY_RESULT
+#undef XN_NATIVE

@@ -46,6 +46,7 @@
 
 XM_INLINE double xm_asdouble(uint64_t u) { double d; memcpy(&d, &u, sizeof d); return d; }
 XM_INLINE uint64_t xm_asu64(double d) { uint64_t u; memcpy(&u, &d, sizeof u); return u; }
+XM_INLINE uint32_t xm_asu32(float f) { uint32_t u; memcpy(&u, &f, sizeof u); return u; }
 
 /* A double-double: the unevaluated sum hi + lo. */
 typedef struct { double hi, lo; } xm_dd;
