@@ -366,25 +366,6 @@ XM512_INLINE __m512d xm512_exp_offset_f32acc(__m512d v, __m512i kiM, __m512d lo)
     return _mm512_maskz_fmadd_pd(keep, scale, q, scale);
 }
 
-XM512_FUNC void xm512_exp_offset_f32(const float *x, ptrdiff_t n, double kdM, double M,
-                                     double *e, const float *pf, ptrdiff_t npf)
-{
-    const __m512d lo = _mm512_set1_pd(M - 708.0);
-    const __m512i kiM = _mm512_castpd_si512(_mm512_set1_pd(kdM));
-    for (ptrdiff_t j = 0; j < n; j += 16) {
-        if (j < npf)
-            _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
-        ptrdiff_t left = n - j;
-        __mmask16 k = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
-        __m512 v = _mm512_maskz_loadu_ps(k, x + j);
-        __m512d v0 = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-        __m512d v1 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
-        _mm512_mask_storeu_pd(e + j, (__mmask8)k, xm512_exp_offset_f32acc(v0, kiM, lo));
-        _mm512_mask_storeu_pd(e + j + 8, (__mmask8)(k >> 8),
-                              xm512_exp_offset_f32acc(v1, kiM, lo));
-    }
-}
-
 /* The sum of exp(x[j] - nM ln2 / 16) over j < n, reduced as xm512_exp_offset_f64 (terms
    with x < M - 708 flushed; NaN poisons the sum): one long row's shifted sum. */
 XM512_FUNC double xm512_sum_exp_offset_f64(const double *x, ptrdiff_t n, double kdM, double M)
@@ -432,7 +413,7 @@ XM512_FUNC double xm512_sum_exp_offset_f32(const float *x, ptrdiff_t n, double k
  * to float (0.8 * 2^-24): with the last multiply-add's rounding, each term is within
  * 1.9 * 2^-24 relative.  Terms below lo = M - 87 (-inf included) are 0, the others normal.
  */
-XM512_INLINE __m512 xm512_exp_offset_ps(__m512 v, __m512i kiM, __m512 lo)
+XM512_INLINE __m512 xm512_exp_offset_ps(__m512 v, __m512i kiM, __m512 lo, const int corrected)
 {
     const __m512 tab = _mm512_setr_ps(
         0x1.000000p+0f, 0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fe0p+0f,
@@ -450,6 +431,15 @@ XM512_INLINE __m512 xm512_exp_offset_ps(__m512 v, __m512i kiM, __m512 lo)
         _mm512_add_epi32(_mm512_castps_si512(_mm512_permutexvar_ps(idx, tab)), k23));
     __m512 g = _mm512_fmadd_ps(r, _mm512_set1_ps(0x1.555664p-3f), _mm512_set1_ps(0x1.000270p-1f));
     __m512 q = _mm512_fmadd_ps(_mm512_mul_ps(r, r), g, r);
+    if (corrected) {
+        /* tab (1 + err) (1 + q) = tab (1 + (q + err (1 + q))), err (1 + q) ~ err */
+        const __m512 err = _mm512_setr_ps(
+            0.0f, 0x1.8d96d4p-25f, -0x1.9c0c22p-27f, 0x1.964904p-25f, 0x1.125002p-25f,
+            0x1.370be4p-25f, -0x1.0a3550p-25f, -0x1.00d8acp-27f, 0x1.26055cp-26f,
+            -0x1.05cb44p-25f, 0x1.67a1cap-28f, 0x1.a3b5e4p-28f, -0x1.f9c304p-27f,
+            -0x1.6961b4p-28f, -0x1.a5217cp-28f, 0x1.61428ep-28f);
+        q = _mm512_add_ps(q, _mm512_permutexvar_ps(idx, err));
+    }
     __mmask16 keep = _mm512_cmp_ps_mask(v, lo, _CMP_NLT_UQ);          /* NaN kept */
     return _mm512_maskz_fmadd_ps(keep, scale, q, scale);
 }
@@ -470,12 +460,33 @@ XM512_FUNC double xm512_sum_exp_offset_f32n(const float *x, ptrdiff_t n, double 
         /* masked-off lanes load -inf, which the exponential flushes to 0 */
         __m512 v0 = _mm512_mask_loadu_ps(ninf, xm512_lanes_left16(j, n), x + j);
         __m512 v1 = _mm512_mask_loadu_ps(ninf, xm512_lanes_left16(j + 16, n), x + j + 16);
-        __m512 e = _mm512_add_ps(xm512_exp_offset_ps(v0, kiM, lo),
-                                 xm512_exp_offset_ps(v1, kiM, lo));
+        __m512 e = _mm512_add_ps(xm512_exp_offset_ps(v0, kiM, lo, 0),
+                                 xm512_exp_offset_ps(v1, kiM, lo, 0));
         a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
         a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
     }
     return _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
+}
+
+/*
+ * e[k] = exp(x[k] - nM ln2 / 16) for k < n as floats, for the chunk-flat blocks of float32
+ * log-sum-exp: xm512_exp_offset_ps with the table's rounding corrected, each term within
+ * 1.12 * 2^-24 relative; terms below M - 87 are 0 (a row whose sum is below 2^-90 is
+ * redone: flushed terms could matter).  Prefetches the npf elements at pf.
+ */
+XM512_FUNC void xm512_exp_offset_f32n(const float *x, ptrdiff_t n, double kdM, double M,
+                                      float *e, const float *pf, ptrdiff_t npf)
+{
+    const __m512 lo = _mm512_set1_ps((float)(M - 87.0));
+    const __m512i kiM = _mm512_set1_epi32(
+        (int)xm_asu32(0x1.8p23f + (float)(kdM - XM_SHIFT)));
+    for (ptrdiff_t j = 0; j < n; j += 16) {
+        if (j < npf)
+            _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
+        __mmask16 k = xm512_lanes_left16(j, n);
+        __m512 v = _mm512_maskz_loadu_ps(k, x + j);
+        _mm512_mask_storeu_ps(e + j, k, xm512_exp_offset_ps(v, kiM, lo, 1));
+    }
 }
 
 /* exp(t) for -708 <= t <= 0 or NaN, to float accuracy (the reduction of
@@ -1435,6 +1446,28 @@ XM512_FUNC void xm512_row_sums_long_f64(const double *e, ptrdiff_t n, ptrdiff_t 
     }
 }
 
+/* The same for rows of float values, 16 < n <= 48, summed in double. */
+XM512_FUNC void xm512_row_sums_long_f32(const float *e, ptrdiff_t n, ptrdiff_t nb, double *s)
+{
+    const ptrdiff_t nv = (n + 15) / 16;
+    const __mmask16 last = xm512_lanes_left16(16 * (nv - 1), n);
+    for (ptrdiff_t k = 0; k < nb; k += 8) {
+        __m512d v[8];
+        for (int r = 0; r < 8; r++) {
+            const float *row = e + (k + r < nb ? k + r : k) * n;
+            __m512d a = _mm512_setzero_pd();
+            for (ptrdiff_t q = 0; q < nv; q++) {
+                __m512 f = _mm512_maskz_loadu_ps(q == nv - 1 ? last : (__mmask16)0xffff,
+                                                 row + 16 * q);
+                a = _mm512_add_pd(a, _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(f)),
+                                                   _mm512_cvtps_pd(_mm512_extractf32x8_ps(f, 1))));
+            }
+            v[r] = a;
+        }
+        _mm512_mask_storeu_pd(s + k, xm512_lanes_left(k, nb), xm512_transpose_sums(v));
+    }
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* exp(-|d|) and log1p of it, without a division (binary loss, rows of two values)          */
 /* ---------------------------------------------------------------------------------------- */
@@ -1763,12 +1796,13 @@ XM512_INLINE __m512d xm512_log_dd(__m512d u, __m512d d, __m512d *lo)
  * log-sum-exp of nb rows from their sums s of exp(x - M), M = Mh + Ml a shift shared by the
  * rows: (Mh + Ml) + log(s) as xm_m_plus_log (float32: the log to float accuracy; s = 0:
  * -inf, NaN: NaN) into out, and redo[i] = 1 where the result is below tiny in magnitude (it
- * cancels against the shift) or s < 2^-900 (flushed terms could matter); returns whether any
+ * cancels against the shift) or s < s_min (flushed terms could matter: 2^-900 for terms
+ * flushed below 2^-1021, 2^-90 for float terms flushed below 2^-125); returns whether any
  * row is flagged.
  */
 #define XM512_LSE_FINISH(NAME, T, F32, STORE)                                               \
     XM512_FUNC int NAME(const double *s, ptrdiff_t nb, double Mh, double Ml, double tiny,    \
-                        T *out, int *redo)                                                  \
+                        double s_min, T *out, int *redo)                                    \
     {                                                                                       \
         const __m512d one = _mm512_set1_pd(1.0), vmh = _mm512_set1_pd(Mh);                 \
         __mmask8 any = 0;                                                                   \
@@ -1795,7 +1829,7 @@ XM512_INLINE __m512d xm512_log_dd(__m512d u, __m512d d, __m512d *lo)
             r = _mm512_mask_mov_pd(r, _mm512_cmp_pd_mask(sv, sv, _CMP_UNORD_Q), sv);        \
             const __mmask8 bad =                                                            \
                 k & (_mm512_cmp_pd_mask(_mm512_abs_pd(r), _mm512_set1_pd(tiny), _CMP_LT_OQ) \
-                     | _mm512_cmp_pd_mask(sv, _mm512_set1_pd(0x1p-900), _CMP_LT_OQ));       \
+                     | _mm512_cmp_pd_mask(sv, _mm512_set1_pd(s_min), _CMP_LT_OQ));          \
             STORE;                                                                          \
             _mm256_mask_storeu_epi32(redo + i, k,                                           \
                                      _mm256_maskz_mov_epi32(bad, _mm256_set1_epi32(1)));    \

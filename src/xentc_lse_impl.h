@@ -22,8 +22,12 @@
 #else
 #  define XN_TINY_RESULT 2.0
 #endif
-/* float data's long rows at AVX-512: float-native exponentials first (xm512_sum_exp_offset_f32n) */
+/* float data at AVX-512: float-native exponentials, whose results below XM512_NATIVE_TINY
+   (long rows: xm512_sum_exp_offset_f32n) or XN_NATIVE_FLAT_TINY (chunk-flat rows:
+   xm512_exp_offset_f32n, terms within 1.12 * 2^-24 and the log within 0.1 * 2^-24, so that
+   a result >= 2 is within half an ulp, 2 * 2^-24) are redone */
 #define XN_NATIVE (XENTC_ISA_AVX512 && XT_IS_F32)
+#define XN_NATIVE_FLAT_TINY 2.0
 
 /* The max of n contiguous elements (NaN ignored; -inf for n == 0). */
 XM_INLINE double XN(row_max)(const XT *restrict x, ptrdiff_t n)
@@ -561,6 +565,9 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
 {
     enum { RMAX = XENTC_FLAT_BLOCK / XENTC_FLAT_MIN_C + 1 };
     double e[XENTC_FLAT_BLOCK], xc[XENTC_FLAT_BLOCK], mk[XENTC_FLAT_BLOCK];
+#if XN_NATIVE
+    float ef[XENTC_FLAT_BLOCK];
+#endif
     double s[RMAX], rm[RMAX], rv[RMAX];
     int redo[RMAX], ridx[RMAX + 16];
     const ptrdiff_t rb = XENTC_FLAT_BLOCK / C;
@@ -585,12 +592,15 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
            without forming x - M: see xm512_exp_offset_f64) */
         double Mh = M, Ml = 0.0;
 #if XENTC_ISA_AVX512
+        int native = 0;                    /* float-native exponentials in ef */
         if (__builtin_fabs(M) <= XENTC_OFFSET_MAX) {
             const XN(offset) o = XN(offset_of)(M);
             Mh = o.hi;
             Ml = o.lo;
-#  if XT_IS_F32
-            xm512_exp_offset_f32(xb, L, o.kd, M, e, xb + L, next);
+#  if XN_NATIVE
+            xm512_exp_offset_f32n((const float *)xb, L, o.kd, M, ef, (const float *)xb + L,
+                                  next);
+            native = 1;
 #  else
             xm512_exp_offset_f64(xb, L, o.kd, M, e, xb + L, next);
 #  endif
@@ -615,10 +625,21 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
         }
 #endif
 
-        XN(row_sums)(e, nb, C, s);
+#if XN_NATIVE
+        if (native && C <= 16)
+            xm512_row_sums_f32(ef, C, C, nb, s, NULL);
+        else if (native)
+            xm512_row_sums_long_f32(ef, C, nb, s);
+        else
+#endif
+            XN(row_sums)(e, nb, C, s);
 
 #if XENTC_ISA_AVX512
-        const int any_redo = XM512_XT(lse_finish)(s, nb, Mh, Ml, XN_TINY_RESULT, ob, redo);
+        /* float-native sums: their results below XN_NATIVE_FLAT_TINY and their sums below
+           2^-90 (terms below 2^-125 are flushed) are redone */
+        const int any_redo = XM512_XT(lse_finish)(s, nb, Mh, Ml,
+                                                  native ? XN_NATIVE_FLAT_TINY : XN_TINY_RESULT,
+                                                  native ? 0x1p-90 : 0x1p-900, ob, redo);
 #else
         int any_redo = 0;
 #pragma omp simd reduction(|:any_redo)
@@ -635,7 +656,22 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
 #endif
         if (any_redo) {
 #if XENTC_ISA_AVX512
-            const ptrdiff_t nr = xm512_flagged_indices(redo, nb, ridx);
+            ptrdiff_t nr = xm512_flagged_indices(redo, nb, ridx);
+#  if XN_NATIVE
+            if (native) {
+                /* first the row's own two passes with double-lane exponentials, whose
+                   results are good down to XN_TINY_RESULT: cheaper than the exact redo */
+                ptrdiff_t nx = 0;
+                for (ptrdiff_t k = 0; k < nr; k++) {
+                    const double r = XN(lse_two_pass)(xb + ridx[k] * C, C, 0);
+                    if (__builtin_fabs(r) >= XN_TINY_RESULT)
+                        ob[ridx[k]] = (XT)r;
+                    else
+                        ridx[nx++] = ridx[k];
+                }
+                nr = nx;
+            }
+#  endif
 #else
             ptrdiff_t nr = 0;
             for (ptrdiff_t i = 0; i < nb; i++)
@@ -706,3 +742,4 @@ XENTC_ENTRY double XN(read_floor)(const XT *x, ptrdiff_t n)
 
 #undef XN_TINY_RESULT
 #undef XN_NATIVE
+#undef XN_NATIVE_FLAT_TINY
