@@ -832,6 +832,34 @@ def test_mean_and_sum_against_exact_rows(cpu_level, rng, C, weighted):
         assert abs(m - exact_mean) <= 1e-13 * exact_mean, (name, m, exact_mean)
 
 
+@pytest.mark.parametrize("C", [49, 1000, 3000])
+@pytest.mark.parametrize("weight", ["none", "positive", "signed"])
+def test_float32_long_rows_against_exact_rows(cpu_level, rng, C, weight):
+    """float32 rows longer than 48: every row within an ulp, means and sums within 1e-7
+    (SPEC 4), for losses from 1e-11 to ~10, weights positive and signed, ignored rows."""
+    n = 300 if C < 1000 else 40
+    fam, y = accuracy_families(rng, n, C)
+    near = 3 * rng.normal(size=(n, C))                    # losses spread over ~[0, 10]
+    near[np.arange(n), y] = near.max(axis=1) - rng.uniform(-1, 8, n)
+    fam["near_4"] = near
+    y[::7] = -100
+    keep = y != -100
+    w = {"none": None, "positive": rng.uniform(0.5, 2.0, C),
+         "signed": rng.uniform(-1.0, 2.0, C)}[weight]
+    for name, x64 in fam.items():
+        x = x64.astype(np.float32)
+        rows = ce_rows_exact(x[keep], y[keep])                 # long double, unweighted
+        r = xentc.cross_entropy(x, y, reduction="none")
+        assert ulp_error(r[keep], rows, np.float32).max() <= 1.0, name
+        wy = w[y[keep]] if w is not None else np.ones(keep.sum())
+        exact_sum = float(np.sum(rows * wy))
+        s = xentc.cross_entropy(x, y, weight=w, reduction="sum")
+        m = xentc.cross_entropy(x, y, weight=w)
+        tol = 1e-7 * float(np.sum(np.abs(rows * wy)))       # relative, or of the |terms| if signed
+        assert abs(s - exact_sum) <= tol, (name, s, exact_sum)
+        assert abs(m - exact_sum / np.sum(wy)) <= tol / abs(np.sum(wy)), (name, m)
+
+
 EXTREME = [([0.0, -40.0], 0), ([0.0, -40.0], 1), ([0.0, -720.0], 0), ([0.0, -745.0], 0),
            ([1e300, 1e300], 1), ([709.0, 709.0, 708.0], 2), ([-740.0, -740.5, -741.0], 0),
            ([12345.678, 12345.678 - 1e-12, 12345.678 - 36.0], 0), ([1e15, 1e15 - 30, 0.0], 0),
