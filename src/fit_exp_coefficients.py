@@ -37,3 +37,13 @@ for deg in (3, 4):
 c, e = fit(2, -mp.log(2)/16, mp.log(2)/16)
 print("f32 core16 deg 2 max rel err", mp.nstr(e, 5))
 print([float(ci).hex() for ci in c])
+# xm512_exp_offset_ps (src/xentc_avx512.h): float-native exponentials, g of degree 1 on
+# |r| <= 0.0232 (ln2 / 32 widened by the float constant 16 / ln2), coefficients in float32
+c, e = fit(1, -mp.mpf('0.0232'), mp.mpf('0.0232'))
+print("f32 native deg 1 max rel err", mp.nstr(e, 5))
+print([float(np.float32(float(ci))).hex() for ci in c])
+# its table 2^(i/16) rounded to float32, and the entries' relative rounding errors
+tab = [mp.mpf(2) ** (mp.mpf(i) / 16) for i in range(16)]
+tabf = [float(np.float32(float(t))) for t in tab]
+print([t.hex() for t in tabf])
+print([float(np.float32(float((t - mp.mpf(tf)) / tf))).hex() for t, tf in zip(tab, tabf)])

@@ -411,7 +411,8 @@ XM512_FUNC double xm512_sum_exp_offset_f32(const float *x, ptrdiff_t n, double k
  * adds up to 1.4e-3 at |v| = 2^15), exp(r) - 1 = r + r^2 (c2 + c3 r) (relative error
  * 0.04 * 2^-24, fitted as in src/fit_exp_coefficients.py), the table of 2^(i / 16) rounded
  * to float (0.8 * 2^-24): with the last multiply-add's rounding, each term is within
- * 1.9 * 2^-24 relative.  Terms below lo = M - 87 (-inf included) are 0, the others normal.
+ * 1.9 * 2^-24 relative.  Terms below lo = M - 87 (-inf included) are 0, the others at
+ * least 2^-127 (a term of a sum that is near 1, or redone if the sum is small).
  */
 XM512_INLINE __m512 xm512_exp_offset_ps(__m512 v, __m512i kiM, __m512 lo, const int corrected)
 {
