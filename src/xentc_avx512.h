@@ -475,6 +475,11 @@ XM512_FUNC double xm512_sum_exp_offset_f32n(const float *x, ptrdiff_t n, double 
  * 1.12 * 2^-24 relative; terms below M - 87 are 0 (a row whose sum is below 2^-90 is
  * redone: flushed terms could matter).  Prefetches the npf elements at pf.
  */
+/* Results from xm512_exp_offset_f32n's terms smaller than this in magnitude are redone: the
+   terms (1.12 * 2^-24), their double row sums and the float-accuracy log (0.1 * 2^-24) put a
+   result of magnitude >= 2 within half a float ulp (2 * 2^-24) before its rounding. */
+#define XM512_NATIVE_FLAT_TINY 2.0
+
 XM512_FUNC void xm512_exp_offset_f32n(const float *x, ptrdiff_t n, double kdM, double M,
                                       float *e, const float *pf, ptrdiff_t npf)
 {

@@ -23,11 +23,8 @@
 #  define XN_TINY_RESULT 2.0
 #endif
 /* float data at AVX-512: float-native exponentials, whose results below XM512_NATIVE_TINY
-   (long rows: xm512_sum_exp_offset_f32n) or XN_NATIVE_FLAT_TINY (chunk-flat rows:
-   xm512_exp_offset_f32n, terms within 1.12 * 2^-24 and the log within 0.1 * 2^-24, so that
-   a result >= 2 is within half an ulp, 2 * 2^-24) are redone */
+   (long rows) or XM512_NATIVE_FLAT_TINY (chunk-flat rows) are redone */
 #define XN_NATIVE (XENTC_ISA_AVX512 && XT_IS_F32)
-#define XN_NATIVE_FLAT_TINY 2.0
 
 /* The max of n contiguous elements (NaN ignored; -inf for n == 0). */
 XM_INLINE double XN(row_max)(const XT *restrict x, ptrdiff_t n)
@@ -332,8 +329,9 @@ XM_INLINE void XN(lse_by_row)(const XT *x, ptrdiff_t ld, ptrdiff_t n_rows, ptrdi
         double r = short_row ? XN(lse_two_pass)(row, n_cols, XN_NATIVE)
                              : XN(lse_blocked)(row, n_cols, XN_NATIVE);
 #if XN_NATIVE
-        /* float-native exponentials: a result they do not give to half an ulp is redone */
-        if (!(__builtin_fabs(r) >= XM512_NATIVE_TINY))
+        /* float-native exponentials: a result they do not give to half an ulp is redone (NaN
+           goes straight to the exact redo below) */
+        if (__builtin_fabs(r) < XM512_NATIVE_TINY)
             r = short_row ? XN(lse_two_pass)(row, n_cols, 0) : XN(lse_blocked)(row, n_cols, 0);
 #endif
         /* a non-finite max or a NaN element (r is NaN), or a result near zero: redone with
@@ -635,10 +633,10 @@ XM_INLINE void XN(lse_flat)(const XT *restrict x, ptrdiff_t n_rows, ptrdiff_t C,
             XN(row_sums)(e, nb, C, s);
 
 #if XENTC_ISA_AVX512
-        /* float-native sums: their results below XN_NATIVE_FLAT_TINY and their sums below
+        /* float-native sums: their results below XM512_NATIVE_FLAT_TINY and their sums below
            2^-90 (terms below 2^-125 are flushed) are redone */
         const int any_redo = XM512_XT(lse_finish)(s, nb, Mh, Ml,
-                                                  native ? XN_NATIVE_FLAT_TINY : XN_TINY_RESULT,
+                                                  native ? XM512_NATIVE_FLAT_TINY : XN_TINY_RESULT,
                                                   native ? 0x1p-90 : 0x1p-900, ob, redo);
 #else
         int any_redo = 0;
@@ -742,4 +740,3 @@ XENTC_ENTRY double XN(read_floor)(const XT *x, ptrdiff_t n)
 
 #undef XN_TINY_RESULT
 #undef XN_NATIVE
-#undef XN_NATIVE_FLAT_TINY
